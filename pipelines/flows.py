@@ -1,0 +1,218 @@
+"""Prefect flows: `ingest` (one run over one or more files/folders) and `watch_inbox`.
+
+Tasks wrap the plain step functions of pipelines/ingest/run.py. Only I/O tasks retry
+(reading a file, moving files); validation and loading are deterministic, so a retry
+would only repeat the same failure. Task inputs are frames and a DuckDB connection,
+which are not hashable, so caching is off.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import time
+import uuid
+from pathlib import Path
+
+import duckdb
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NONE
+
+from pipelines.ingest import run as steps
+from pipelines.ingest.discover import DeliveryFile, content_hash, discover
+from pipelines.ingest.readers import FileRejected
+from pipelines.settings import Settings, get_settings
+from pipelines.store.connection import open_writer
+from pipelines.store.loader import load_plan
+from pipelines.store.retry import retry_late_references
+
+TASK = {"cache_policy": NONE, "persist_result": False}
+
+
+@task(name="read file", retries=2, retry_delay_seconds=1, **TASK)
+def read_file_task(delivery_file: DeliveryFile):
+    return steps.read_file(delivery_file)
+
+
+@task(name="hash file", retries=2, retry_delay_seconds=1, **TASK)
+def hash_file_task(path: Path) -> str:
+    return content_hash(path)
+
+
+@task(name="validate rows (GX)", **TASK)
+def validate_task(raw, entity: str, settings: Settings, load_time: dt.datetime):
+    return steps.validate_file(raw, entity, settings, load_time)
+
+
+@task(name="load file", **TASK)
+def load_task(con, plan, **kwargs):
+    return load_plan(con, plan, **kwargs)
+
+
+@task(name="retry late references", **TASK)
+def retry_task(con, load_seq: int, now: dt.datetime, settings: Settings) -> int:
+    return retry_late_references(
+        con, load_seq=load_seq, now=now, clinic_timezone=settings.clinic_timezone
+    )
+
+
+@task(name="rebuild derived tables", **TASK)
+def rebuild_task(con, settings: Settings) -> int:
+    from pipelines.warehouse.derive import rebuild_derived
+    from pipelines.warehouse.views import create_analyst_views
+
+    con.begin()
+    try:
+        rebuild_derived(con, settings)
+        create_analyst_views(con)
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    return int(con.execute("SELECT count(*) FROM mart_alerts").fetchone()[0])
+
+
+@task(name="validate derived tables (GX)", **TASK)
+def validate_derived_task(con, run_id: str, at: dt.datetime) -> bool:
+    from pipelines.validation.derived import validate_derived
+
+    outcomes = validate_derived(con)
+    con.begin()
+    for table, outcome in outcomes.items():
+        steps.record_gx_result(con, run_id, outcome, table, None, at)
+    con.commit()
+    return all(o.success for o in outcomes.values())
+
+
+@task(name="build data docs", **TASK)
+def build_docs_task() -> str:
+    from pipelines.validation.gx_context import build_docs
+
+    return str(build_docs())
+
+
+def _start_run(con: duckdb.DuckDBPyConnection, run_id: str, started: dt.datetime) -> int:
+    load_seq = steps.next_load_seq(con)
+    con.execute(
+        "INSERT INTO meta_runs (run_id, load_seq, started_at, status) VALUES (?, ?, ?, 'running')",
+        [run_id, load_seq, started],
+    )
+    return load_seq
+
+
+def _finish_run(con, summary: steps.RunSummary) -> None:
+    con.execute(
+        """
+        UPDATE meta_runs SET finished_at = ?, status = ?, files_loaded = ?, files_rejected = ?,
+            files_skipped = ?, rows_loaded = ?, rows_quarantined = ?, rows_retried = ?,
+            alerts = ?, message = ?
+        WHERE run_id = ?
+        """,
+        [
+            dt.datetime.now(dt.UTC),
+            summary.status,
+            summary.count("loaded"),
+            summary.count("rejected"),
+            summary.count("skipped"),
+            summary.total("rows_loaded"),
+            summary.total("rows_quarantined"),
+            summary.rows_retried,
+            summary.alerts,
+            "; ".join(f"{f.source_file}: {f.message}" for f in summary.files if f.message)[:4000],
+            summary.run_id,
+        ],
+    )
+
+
+@flow(name="ingest")
+def ingest_flow(paths: list[str], db: str | None = None) -> steps.RunSummary:
+    """Load a delivery (files and/or folders) into the warehouse and rebuild outcomes."""
+    logger = get_run_logger()
+    settings = get_settings()
+    db_path = Path(db) if db else settings.db_path
+    t0 = time.perf_counter()
+    started = dt.datetime.now(dt.UTC)
+    summary = steps.RunSummary(run_id=uuid.uuid4().hex[:12], started_at=started)
+    con = open_writer(db_path)
+    try:
+        load_seq = _start_run(con, summary.run_id, started)
+        for file_seq, delivery_file in enumerate(discover([Path(p) for p in paths]), start=1):
+            outcome = _ingest_one(con, delivery_file, file_seq, load_seq, summary, settings)
+            summary.files.append(outcome)
+            logger.info("%s: %s %s", outcome.source_file, outcome.status, outcome.message)
+        summary.rows_retried = retry_task(con, load_seq, dt.datetime.now(dt.UTC), settings)
+        summary.alerts = rebuild_task(con, settings)
+        summary.derived_valid = validate_derived_task(con, summary.run_id, started)
+        build_docs_task()
+        summary.status = "succeeded" if summary.derived_valid else "succeeded_with_warnings"
+        summary.elapsed_s = time.perf_counter() - t0
+        _finish_run(con, summary)
+    finally:
+        con.close()
+    return summary
+
+
+def _ingest_one(
+    con, delivery_file: DeliveryFile, file_seq: int, load_seq: int, summary, settings: Settings
+) -> steps.FileOutcome:
+    source = str(delivery_file.path)
+    now = dt.datetime.now(dt.UTC)
+    digest = None
+    try:
+        digest = hash_file_task(delivery_file.path)
+        if delivery_file.problem is None and (earlier := steps.already_loaded(con, digest)):
+            return steps.FileOutcome(
+                source, delivery_file.entity, "skipped", f"same content as {earlier}, loaded before"
+            )
+        raw = read_file_task(delivery_file)
+        plan, gx_outcome = validate_task(raw, delivery_file.entity, settings, summary.started_at)
+    except FileRejected as exc:
+        steps.record_rejection(
+            con,
+            run_id=summary.run_id,
+            load_seq=load_seq,
+            file_seq=file_seq,
+            delivery_file=delivery_file,
+            content_hash=digest,
+            message=str(exc),
+            at=now,
+        )
+        return steps.FileOutcome(source, delivery_file.entity, "rejected", str(exc))
+    message = (
+        f"ignored unknown column(s): {', '.join(raw.extra_columns)}" if raw.extra_columns else ""
+    )
+    result = load_task(
+        con,
+        plan,
+        run_id=summary.run_id,
+        load_seq=load_seq,
+        file_seq=file_seq,
+        source_file=source,
+        content_hash=digest,
+        loaded_at=now,
+        message=message,
+    )
+    steps.record_gx_result(con, summary.run_id, gx_outcome, delivery_file.entity, source, now)
+    return steps.FileOutcome(source, delivery_file.entity, "loaded", message, result)
+
+
+@flow(name="watch-inbox")
+def watch_inbox_flow(db: str | None = None) -> steps.RunSummary | None:
+    """Ingest whatever was dropped into the inbox, then move it to the archive."""
+    settings = get_settings()
+    inbox, archive = settings.path("inbox_dir"), settings.path("archive_dir")
+    inbox.mkdir(parents=True, exist_ok=True)
+    files = [p for p in sorted(inbox.rglob("*")) if p.is_file() and not p.name.startswith(".")]
+    if not files:
+        return None
+    summary = ingest_flow([str(p) for p in files], db)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    for path in files:
+        _archive_task(path, archive / stamp / path.relative_to(inbox))
+    return summary
+
+
+@task(name="archive file", retries=2, retry_delay_seconds=1, **TASK)
+def _archive_task(path: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(str(path), str(target))

@@ -1,0 +1,137 @@
+"""Turn a frame of text values into typed values (pure: frame in, frame out).
+
+Type failures (a value present but not a date, number, boolean …) become NULL in the
+typed frame and a reason in ``parse_errors``; every other rule of spec §2 (required,
+ranges, codes, all-blank scores) is left to the Great Expectations suites, which see
+the typed frame. Codes are matched case-insensitively and rewritten to their canonical
+spelling; list columns stay text (``a;b``, trimmed, lower-case) so that GX can check
+their items with a pattern, and become DuckDB lists when loaded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+
+import pandas as pd
+
+from pipelines.ingest.readers import READ_ERROR, ROW_NUMBER
+from pipelines.schema import ENTITIES, FALSE_WORDS, TRUE_WORDS, Column
+
+SCORES_GIVEN = "_scores_given"
+"""Helper column on scores: how many of pain, muscle_tone, mobility are present."""
+SCORE_COLUMNS = ("pain", "muscle_tone", "mobility")
+
+_ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
+_ISO_TIMESTAMP = (
+    r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?$"
+)
+# an offset only counts after a time of day (a bare date "2026-09-02" ends in "-02")
+_HAS_OFFSET = r"\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}(?::?\d{2})?)$"
+_DECIMAL_COMMA = re.compile(r"^-?\d+,\d+$")
+
+
+@dataclass
+class NormalisedTable:
+    typed: pd.DataFrame
+    """Entity columns typed, plus ``_row_number`` (and ``_scores_given`` for scores)."""
+    parse_errors: dict[int, list[str]]
+    """Row position -> reasons a value could not be read as its type."""
+
+
+def normalise(raw: pd.DataFrame, entity: str, clinic_timezone: str) -> NormalisedTable:
+    errors: dict[int, list[str]] = defaultdict(list)
+    typed = pd.DataFrame(index=raw.index)
+    for column in ENTITIES[entity].columns:
+        typed[column.name] = _normalise_column(raw[column.name], column, clinic_timezone, errors)
+    typed[ROW_NUMBER] = raw[ROW_NUMBER].astype("int64")
+    if READ_ERROR in raw:
+        for pos in raw.index[raw[READ_ERROR].notna()]:
+            errors[int(pos)].append(str(raw.at[pos, READ_ERROR]))
+    if entity == "scores":
+        typed[SCORES_GIVEN] = typed[list(SCORE_COLUMNS)].notna().sum(axis=1).astype("int64")
+    return NormalisedTable(typed, dict(errors))
+
+
+def _record_failures(
+    raw: pd.Series, parsed: pd.Series, column: str, what: str, errors: dict[int, list[str]]
+) -> None:
+    failed = raw.notna() & parsed.isna()
+    for pos, value in raw[failed].items():
+        errors[int(pos)].append(f"{column}: {value!r} is not {what}")
+
+
+def _normalise_column(
+    raw: pd.Series, column: Column, tz: str, errors: dict[int, list[str]]
+) -> pd.Series:
+    name = column.name
+    if column.type == "text":
+        if column.codes:
+            canonical = {c.lower(): c for c in column.codes}
+            return raw.map(lambda v: canonical.get(v.lower(), v) if isinstance(v, str) else None)
+        return raw
+    if column.type == "number":
+        text = raw.map(
+            lambda v: v.replace(",", ".") if isinstance(v, str) and _DECIMAL_COMMA.match(v) else v
+        )
+        parsed = pd.to_numeric(text, errors="coerce").astype("float64")
+        # inf/nan spelled out are not numbers a clinic meant
+        parsed = parsed.where(parsed.abs() != float("inf"))
+        _record_failures(raw, parsed, name, "a number", errors)
+        return parsed
+    if column.type == "date":
+        ok = raw.str.match(_ISO_DATE, na=False) if raw.notna().any() else raw.notna()
+        parsed = pd.to_datetime(raw.where(ok), format="%Y-%m-%d", errors="coerce")
+        _record_failures(raw, parsed, name, "an ISO date (YYYY-MM-DD)", errors)
+        return parsed.astype("datetime64[us]")
+    if column.type == "timestamp":
+        parsed = parse_timestamps(raw, tz)
+        _record_failures(raw, parsed, name, "an ISO 8601 timestamp", errors)
+        return parsed
+    if column.type == "boolean":
+        lowered = raw.map(lambda v: v.lower() if isinstance(v, str) else None)
+        parsed = lowered.map(
+            lambda v: True if v in TRUE_WORDS else False if v in FALSE_WORDS else None
+        ).astype("boolean")
+        _record_failures(raw, parsed, name, "a boolean (true/false, yes/no, y/n, 1/0)", errors)
+        return parsed
+    if column.type == "list":
+        return raw.map(_normalise_list)
+    raise ValueError(f"unknown column type {column.type}")  # pragma: no cover
+
+
+def _normalise_list(value: object) -> str | None:
+    if not isinstance(value, str):
+        return None
+    items = [item.strip().lower() for item in value.split(";")]
+    joined = ";".join(item for item in items if item)
+    return joined or None
+
+
+def parse_timestamps(raw: pd.Series, tz: str) -> pd.Series:
+    """ISO 8601 text -> UTC timestamps; text without an offset is in the clinic's zone."""
+    out = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[us, UTC]")
+    present = raw.notna()
+    if not present.any():
+        return out
+    text = raw[present]
+    shaped = text.str.match(_ISO_TIMESTAMP, na=False)
+    has_offset = shaped & text.str.contains(_HAS_OFFSET, regex=True, na=False)
+    naive = shaped & ~has_offset
+    if has_offset.any():
+        out[has_offset[has_offset].index] = pd.to_datetime(
+            text[has_offset], format="ISO8601", utc=True, errors="coerce"
+        ).astype("datetime64[us, UTC]")
+    if naive.any():
+        local = pd.to_datetime(text[naive], format="ISO8601", errors="coerce")
+        # a wall-clock time skipped or doubled by a DST change is resolved forward
+        localised = local.dt.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward")
+        out[naive[naive].index] = localised.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
+    return out
+
+
+def today_in(tz: str) -> dt.date:
+    """The clinic's current date."""
+    return pd.Timestamp.now(tz=tz).date()

@@ -1,0 +1,100 @@
+"""Decide, per row of one file, what happens to it (pure: frames in, plan out).
+
+Combines the reasons a row failed (type errors from the normaliser, rules from GX),
+collapses identical rows and marks rows of one file that share a key with different
+content as ambiguous (spec §3). Reference checks need the warehouse and happen in
+the loader.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pandas as pd
+
+from pipelines.ingest.readers import ROW_NUMBER
+from pipelines.schema import ENTITIES
+
+POSITION = "_pos"
+
+
+@dataclass
+class FilePlan:
+    entity: str
+    rows_read: int
+    typed: pd.DataFrame
+    """Typed rows left after collapsing identical copies, with ``_pos`` and ``_row_number``."""
+    reasons: dict[int, list[str]]
+    """Position -> reasons, for the rows of `typed` that fail (others are candidates)."""
+    records: pd.DataFrame
+    """Original text values of every row of `typed`, for the quarantine."""
+    duplicates_in_file: int
+
+
+def combine_reasons(
+    parse_errors: dict[int, list[str]], rule_reasons: dict[int, list[str]]
+) -> dict[int, list[str]]:
+    """Every reason per row; a 'required value is missing' that only repeats a type error
+    of the same column (the value was there, but unreadable) is dropped."""
+    out: dict[int, list[str]] = {}
+    for pos in set(parse_errors) | set(rule_reasons):
+        parsed = parse_errors.get(pos, [])
+        bad_columns = {p.split(":", 1)[0] for p in parsed}
+        rules = [
+            r
+            for r in rule_reasons.get(pos, [])
+            if not (r.split(":", 1)[0] in bad_columns and "required value is missing" in r)
+        ]
+        out[pos] = parsed + rules
+    return out
+
+
+def plan_file(
+    entity: str, raw: pd.DataFrame, typed: pd.DataFrame, reasons: dict[int, list[str]]
+) -> FilePlan:
+    spec = ENTITIES[entity]
+    columns = list(spec.column_names)
+    text = raw[columns].astype(object).where(raw[columns].notna(), None)
+    signature = pd.util.hash_pandas_object(text.fillna("\x00"), index=False)
+
+    # identical rows (same key, same content) collapse to the first copy
+    copies = signature.duplicated(keep="first")
+    keep = ~copies
+    typed = typed[keep].copy()
+    typed[POSITION] = typed.index
+    records = text[keep].copy()
+    records[ROW_NUMBER] = raw.loc[keep, ROW_NUMBER]
+
+    # same key, different content, same file: all of them are ambiguous
+    keys = list(spec.key)
+    key_frame = typed[keys]
+    complete = key_frame.notna().all(axis=1)
+    grouped = typed[complete].groupby(keys, dropna=True, sort=False)
+    sizes = grouped[POSITION].transform("size")
+    conflicted = typed[complete][sizes > 1]
+    out = {pos: list(r) for pos, r in reasons.items() if keep.get(pos, False)}
+    if not conflicted.empty:
+        rows_by_key = conflicted.groupby(keys, sort=False)[ROW_NUMBER].agg(list)
+        for pos, row in conflicted.iterrows():
+            key_value = tuple(row[k] for k in keys)
+            lines = rows_by_key.loc[key_value if len(keys) > 1 else key_value[0]]
+            key_text = ", ".join(f"{k}={v}" for k, v in zip(keys, key_value, strict=True))
+            out.setdefault(int(pos), []).append(
+                f"ambiguous: {len(lines)} rows of this file have {key_text} with different "
+                f"content (rows {', '.join(str(n) for n in lines)})"
+            )
+    new_position = {old: new for new, old in enumerate(typed.index)}
+    typed = typed.reset_index(drop=True)
+    typed[POSITION] = range(len(typed))
+    return FilePlan(
+        entity=entity,
+        rows_read=len(raw),
+        typed=typed,
+        reasons={new_position[p]: r for p, r in out.items()},
+        records=records.reset_index(drop=True),
+        duplicates_in_file=int(copies.sum()),
+    )
+
+
+REFERENCE_REASON = re.compile(r"^unknown (client_id|therapist_id|session_id) ")

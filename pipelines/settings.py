@@ -1,0 +1,174 @@
+"""Every path and threshold of the product, in one place.
+
+Each setting has the spec's default (``shared/spec.md``). Overrides, lowest to highest
+precedence:
+
+1. a TOML file: ``outcomes.toml`` in the project root, or the file named by
+   ``OUTCOMES_CONFIG``; keys are the field names below (``[mcid]`` / ``[reliability]``
+   tables for the per-metric settings);
+2. environment variables ``OUTCOMES_<FIELD>`` (upper case), e.g. ``OUTCOMES_DB``,
+   ``OUTCOMES_GAP_DAYS``, ``OUTCOMES_MCID_PAIN``.
+
+Relative paths resolve from the project root, never from the working directory.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+import tomllib
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT: Path = Path(__file__).resolve().parents[1]
+METRICS: tuple[str, ...] = ("pain", "muscle_tone", "mobility")
+COHORTS: tuple[str, ...] = ("athlete", "overweight", "other")
+
+
+def _default_mcid() -> dict[str, float]:
+    return {m: 2.0 for m in METRICS}
+
+
+def _default_reliability() -> dict[str, float]:
+    return {m: 0.80 for m in METRICS}
+
+
+@dataclass(frozen=True)
+class Settings:
+    # --- paths (relative ones resolve from the project root) -----------------------
+    db: Path = Path("data/warehouse.duckdb")
+    """The warehouse: one DuckDB file (env ``OUTCOMES_DB``)."""
+    data_dir: Path = Path("data")
+    """Everything generated lives here and is git-ignored."""
+    inbox_dir: Path = Path("data/inbox")
+    """`outcomes serve` picks up deliveries dropped here."""
+    archive_dir: Path = Path("data/archive")
+    """Processed deliveries are moved here by `outcomes serve`."""
+    demo_dir: Path = Path("data/demo")
+    """`outcomes demo` writes its generated export here."""
+    expectations_dir: Path = Path("expectations")
+    """Root of the file-based Great Expectations context (suites are committed)."""
+    gx_docs_dir: Path = Path("data/gx_docs")
+    """GX Data Docs are built here."""
+    prefect_home: Path = Path("data/prefect")
+    """PREFECT_HOME used when the CLI starts a local Prefect API."""
+    inbox_poll_seconds: int = 60
+    """`outcomes serve` looks into the inbox this often."""
+
+    # --- clinic ------------------------------------------------------------------
+    clinic_timezone: str = "UTC"
+    """Time zone of timestamps without an offset, and of session dates (spec §2, §4)."""
+
+    # --- courses (spec §4) ---------------------------------------------------------
+    gap_days: int = 28
+    """A new inferred course starts when consecutive sessions are more than this apart."""
+    course_min_sessions: int = 10
+    """A course with at least this many completed sessions is `completed`."""
+    course_max_sessions: int = 15
+    """Inferred courses roll over at this size; explicit courses above it raise an alert."""
+    dropout_days: int = 28
+    """An unfinished course whose last session is more than this before as_of dropped out."""
+    elderly_age: int = 65
+    """Age at course start from which a client counts as elderly (a contraindication)."""
+    as_of: dt.date | None = None
+    """Overrides as_of (default: date of the latest completed session)."""
+
+    # --- outcome statistics (spec §4) ------------------------------------------------
+    mcid: dict[str, float] = field(default_factory=_default_mcid)
+    """Minimal clinically important difference per metric, in score points."""
+    reliability: dict[str, float] = field(default_factory=_default_reliability)
+    """Test–retest reliability r per metric, for the reliable change index."""
+    rci_threshold: float = 1.96
+    """rci at or above this is a reliable improvement."""
+
+    # --- protocol (spec §5) ----------------------------------------------------------
+    warmup_min_low: float = 5
+    warmup_min_high: float = 10
+    duration_min_low: float = 45
+    duration_min_high: float = 75
+
+    # --- loading (spec §2, §3) --------------------------------------------------------
+    max_started_ahead_days: float = 1
+    """A session may start at most this long after the time of loading."""
+    max_age_years: int = 120
+    """Oldest plausible client."""
+
+    # --- dashboard and SQL console ------------------------------------------------------
+    dashboard_host: str = "127.0.0.1"
+    dashboard_port: int = 8050
+    sql_timeout_s: float = 5.0
+    """An ad-hoc SQL query is interrupted after this many seconds."""
+    sql_row_cap: int = 10_000
+    """At most this many rows of an ad-hoc query are returned."""
+
+    def path(self, name: str) -> Path:
+        """A path setting resolved from the project root."""
+        value = Path(getattr(self, name))
+        return value if value.is_absolute() else PROJECT_ROOT / value
+
+    @property
+    def db_path(self) -> Path:
+        return self.path("db")
+
+
+_PATH_FIELDS = {f.name for f in dataclasses.fields(Settings) if f.type in ("Path", Path)}
+_DICT_FIELDS = ("mcid", "reliability")
+
+
+def _coerce(name: str, raw: Any) -> Any:
+    """Turn a TOML or environment value into the type of the field `name`."""
+    kind = {f.name: f.type for f in dataclasses.fields(Settings)}[name]
+    if raw is None:
+        return None
+    if name in _PATH_FIELDS:
+        return Path(raw)
+    if "dt.date" in str(kind):
+        return raw if isinstance(raw, dt.date) else dt.date.fromisoformat(str(raw))
+    if kind in ("int", int):
+        return int(raw)
+    if kind in ("float", float):
+        return float(raw)
+    return str(raw)
+
+
+def load_settings(env: dict[str, str] | None = None, config_file: Path | None = None) -> Settings:
+    """Build settings from defaults, the TOML file and the environment (in that order)."""
+    env = dict(os.environ if env is None else env)
+    values: dict[str, Any] = {}
+    mcid, reliability = _default_mcid(), _default_reliability()
+
+    path = config_file or Path(env.get("OUTCOMES_CONFIG", PROJECT_ROOT / "outcomes.toml"))
+    if not path.is_absolute():
+        path = PROJECT_ROOT / path
+    if path.exists():
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        for key, raw in data.items():
+            if key in _DICT_FIELDS:
+                target = mcid if key == "mcid" else reliability
+                target.update({m: float(v) for m, v in raw.items() if m in METRICS})
+            elif key in {f.name for f in dataclasses.fields(Settings)}:
+                values[key] = _coerce(key, raw)
+            else:
+                raise ValueError(f"{path}: unknown setting {key!r}")
+
+    for f in dataclasses.fields(Settings):
+        if f.name in _DICT_FIELDS:
+            target = mcid if f.name == "mcid" else reliability
+            for m in METRICS:
+                raw = env.get(f"OUTCOMES_{f.name}_{m}".upper())
+                if raw is not None:
+                    target[m] = float(raw)
+        else:
+            raw = env.get(f"OUTCOMES_{f.name}".upper())
+            if raw is not None:
+                values[f.name] = _coerce(f.name, raw)
+    return Settings(**values, mcid=mcid, reliability=reliability)
+
+
+@cache
+def get_settings() -> Settings:
+    """The settings of this process (read once)."""
+    return load_settings()

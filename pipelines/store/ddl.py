@@ -1,0 +1,108 @@
+"""Tables of the history and bookkeeping layers, and the staging views over them."""
+
+from __future__ import annotations
+
+import duckdb
+
+from pipelines.schema import ENTITIES, Column
+
+_SQL_TYPES = {
+    "text": "VARCHAR",
+    "date": "DATE",
+    "timestamp": "TIMESTAMPTZ",
+    "number": "DOUBLE",
+    "boolean": "BOOLEAN",
+    "list": "VARCHAR[]",
+}
+HISTORY_META = (
+    "_load_seq BIGINT NOT NULL, _file_seq INTEGER NOT NULL, _row_number BIGINT NOT NULL, "
+    "_source_file VARCHAR NOT NULL, _loaded_at TIMESTAMPTZ NOT NULL"
+)
+
+BOOKKEEPING = """
+CREATE TABLE IF NOT EXISTS meta_runs (
+    run_id VARCHAR PRIMARY KEY, load_seq BIGINT NOT NULL, started_at TIMESTAMPTZ NOT NULL,
+    finished_at TIMESTAMPTZ, status VARCHAR NOT NULL, files_loaded INTEGER,
+    files_rejected INTEGER, files_skipped INTEGER, rows_loaded BIGINT,
+    rows_quarantined BIGINT, rows_retried BIGINT, alerts BIGINT, message VARCHAR
+);
+CREATE TABLE IF NOT EXISTS meta_load_log (
+    run_id VARCHAR NOT NULL, load_seq BIGINT NOT NULL, file_seq INTEGER NOT NULL,
+    source_file VARCHAR NOT NULL, content_hash VARCHAR, entity VARCHAR,
+    loaded_at TIMESTAMPTZ NOT NULL, rows_read BIGINT NOT NULL, rows_loaded BIGINT NOT NULL,
+    rows_quarantined BIGINT NOT NULL, rows_duplicate BIGINT NOT NULL, status VARCHAR NOT NULL,
+    message VARCHAR
+);
+CREATE TABLE IF NOT EXISTS meta_quarantine (
+    quarantine_id VARCHAR PRIMARY KEY, entity VARCHAR NOT NULL, source_file VARCHAR NOT NULL,
+    row_number BIGINT NOT NULL,
+    record JSON NOT NULL, reasons VARCHAR[] NOT NULL, reference_only BOOLEAN NOT NULL,
+    first_seen_at TIMESTAMPTZ NOT NULL, load_seq BIGINT NOT NULL, file_seq INTEGER NOT NULL,
+    resolved_at TIMESTAMPTZ, resolved_load_seq BIGINT, resolution VARCHAR
+);
+CREATE TABLE IF NOT EXISTS meta_gx_results (
+    run_id VARCHAR NOT NULL, validated_at TIMESTAMPTZ NOT NULL, suite VARCHAR NOT NULL,
+    data_asset VARCHAR NOT NULL, source_file VARCHAR, success BOOLEAN NOT NULL,
+    expectations_evaluated INTEGER, expectations_failed INTEGER, unexpected_rows BIGINT,
+    details JSON
+);
+"""
+
+ANALYST_BOOKKEEPING_VIEWS = """
+CREATE OR REPLACE VIEW quarantine AS
+SELECT entity, source_file, row_number, record, reasons, reference_only, first_seen_at
+FROM meta_quarantine
+WHERE resolved_at IS NULL;
+
+CREATE OR REPLACE VIEW load_log AS
+SELECT source_file, content_hash, entity, loaded_at, rows_read, rows_loaded,
+       rows_quarantined, rows_duplicate, status, message
+FROM meta_load_log;
+"""
+
+
+def column_ddl(col: Column) -> str:
+    return f"{col.name} {_SQL_TYPES[col.type]}"
+
+
+def history_table(entity: str) -> str:
+    return f"raw_{entity}"
+
+
+def staging_view_sql(entity: str) -> str:
+    """The current version of each key: the latest (load, file, row) wins."""
+    spec = ENTITIES[entity]
+    cols = []
+    for c in spec.columns:
+        if entity == "sessions" and c.name == "status":
+            cols.append("coalesce(status, 'completed') AS status")  # blank means completed
+        elif entity == "clients" and c.name == "contraindications":
+            cols.append("coalesce(contraindications, []::VARCHAR[]) AS contraindications")
+        else:
+            cols.append(c.name)
+    keys = ", ".join(spec.key)
+    return f"""
+CREATE OR REPLACE VIEW stg_{entity} AS
+WITH ranked AS (
+    SELECT *, row_number() OVER (
+        PARTITION BY {keys} ORDER BY _load_seq DESC, _file_seq DESC, _row_number DESC
+    ) AS _version_rank
+    FROM {history_table(entity)}
+),
+final AS (
+    SELECT {", ".join(cols)} FROM ranked WHERE _version_rank = 1
+)
+SELECT * FROM final
+"""
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create what is missing (idempotent); safe to call at every start."""
+    con.execute(BOOKKEEPING)
+    for entity, spec in ENTITIES.items():
+        columns = ", ".join(column_ddl(c) for c in spec.columns)
+        con.execute(
+            f"CREATE TABLE IF NOT EXISTS {history_table(entity)} ({columns}, {HISTORY_META})"
+        )
+        con.execute(staging_view_sql(entity))
+    con.execute(ANALYST_BOOKKEEPING_VIEWS)

@@ -1,0 +1,261 @@
+"""Write one prepared file into the warehouse, wholly or not at all (spec §3)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+
+import duckdb
+import pandas as pd
+
+from pipelines.ingest.prepare import POSITION, REFERENCE_REASON, FilePlan
+from pipelines.ingest.readers import ROW_NUMBER
+from pipelines.schema import ENTITIES
+from pipelines.store.ddl import history_table
+
+
+@dataclass
+class FileResult:
+    rows_read: int
+    rows_loaded: int
+    rows_quarantined: int
+    rows_duplicate: int
+
+    def reconciles(self) -> bool:
+        return self.rows_read == self.rows_loaded + self.rows_quarantined + self.rows_duplicate
+
+
+def _cast(entity: str) -> str:
+    """SELECT list turning the registered frame's columns into warehouse types."""
+    parts = []
+    for c in ENTITIES[entity].columns:
+        if c.type == "date":
+            parts.append(f"CAST({c.name} AS DATE) AS {c.name}")
+        elif c.type == "timestamp":
+            parts.append(f"CAST({c.name} AS TIMESTAMPTZ) AS {c.name}")
+        elif c.type == "list":
+            parts.append(f"string_split(CAST({c.name} AS VARCHAR), ';') AS {c.name}")
+        elif c.type == "number":
+            parts.append(f"CAST({c.name} AS DOUBLE) AS {c.name}")
+        elif c.type == "boolean":
+            parts.append(f"CAST({c.name} AS BOOLEAN) AS {c.name}")
+        else:
+            parts.append(f"CAST({c.name} AS VARCHAR) AS {c.name}")
+    return ", ".join(parts)
+
+
+def register_typed(con: duckdb.DuckDBPyConnection, entity: str, frame: pd.DataFrame) -> str:
+    """Expose `frame` as the view ``incoming`` with warehouse types; returns its name."""
+    con.register("incoming_frame", frame)
+    own = ", ".join(ENTITIES[entity].column_names)
+    con.execute(  # bookkeeping columns (_pos, _row_number, …) pass through untouched
+        f"CREATE OR REPLACE TEMP VIEW incoming AS "
+        f"SELECT {_cast(entity)}, * EXCLUDE ({own}) FROM incoming_frame"
+    )
+    return "incoming"
+
+
+def reference_reasons(con: duckdb.DuckDBPyConnection, entity: str) -> dict[int, list[str]]:
+    """Unknown references and client mismatches of the rows in ``incoming``."""
+    checks: list[str] = []
+    for col in ENTITIES[entity].columns:
+        if col.reference:
+            target_key = ENTITIES[col.reference].key[0]
+            checks.append(
+                f"SELECT {POSITION}, 'unknown {col.name} ' || '''' || i.{col.name} || '''' "
+                f"|| ' (no such {col.reference[:-1]} loaded)' AS reason FROM incoming i "
+                f"WHERE i.{col.name} IS NOT NULL AND NOT EXISTS "
+                f"(SELECT 1 FROM stg_{col.reference} r WHERE r.{target_key} = i.{col.name})"
+            )
+    if entity == "scores":
+        checks.append(
+            f"SELECT {POSITION}, 'client_id ''' || i.client_id || ''' does not match the "
+            f"session''s client ''' || s.client_id || '''' AS reason FROM incoming i "
+            f"JOIN stg_sessions s USING (session_id) "
+            f"WHERE i.client_id IS NOT NULL AND i.client_id <> s.client_id"
+        )
+    if not checks:
+        return {}
+    rows = con.execute(" UNION ALL ".join(checks)).fetchall()
+    out: dict[int, list[str]] = {}
+    for pos, reason in rows:
+        out.setdefault(int(pos), []).append(reason)
+    return out
+
+
+def identical_to_current(
+    con: duckdb.DuckDBPyConnection, entity: str, positions: list[int]
+) -> set[int]:
+    """Positions of ``incoming`` rows equal to the current version of their key."""
+    if not positions:
+        return set()
+    spec = ENTITIES[entity]
+    same = " AND ".join(f"i.{c} IS NOT DISTINCT FROM cur.{c}" for c in spec.column_names)
+    keys = ", ".join(spec.key)
+    rows = con.execute(
+        f"""
+        WITH current_version AS (
+            SELECT * FROM {history_table(entity)}
+            QUALIFY row_number() OVER (
+                PARTITION BY {keys} ORDER BY _load_seq DESC, _file_seq DESC, _row_number DESC
+            ) = 1
+        ),
+        final AS (
+            SELECT i.{POSITION} FROM incoming i JOIN current_version cur USING ({keys})
+            WHERE i.{POSITION} IN (SELECT unnest($positions)) AND {same}
+        )
+        SELECT * FROM final
+        """,
+        {"positions": positions},
+    ).fetchall()
+    return {int(r[0]) for r in rows}
+
+
+def insert_history(
+    con: duckdb.DuckDBPyConnection,
+    entity: str,
+    positions: list[int],
+    meta_sql: str,
+    params: dict[str, object],
+) -> int:
+    """Insert the ``incoming`` rows at `positions`; `meta_sql` gives the 5 history columns."""
+    if not positions:
+        return 0
+    cols = ", ".join(ENTITIES[entity].column_names)
+    con.execute(
+        f"INSERT INTO {history_table(entity)} SELECT {cols}, {meta_sql} FROM incoming "
+        f"WHERE {POSITION} IN (SELECT unnest($positions))",
+        {"positions": positions, **params},
+    )
+    return len(positions)
+
+
+def is_reference_only(reasons: list[str]) -> bool:
+    return bool(reasons) and all(REFERENCE_REASON.match(r) for r in reasons)
+
+
+def load_plan(
+    con: duckdb.DuckDBPyConnection,
+    plan: FilePlan,
+    *,
+    run_id: str,
+    load_seq: int,
+    file_seq: int,
+    source_file: str,
+    content_hash: str,
+    loaded_at: dt.datetime,
+    message: str,
+) -> FileResult:
+    """Load one file in ONE transaction: history rows, quarantine, load_log together."""
+    entity = plan.entity
+    con.begin()
+    try:
+        register_typed(con, entity, plan.typed)
+        reasons = {p: list(r) for p, r in plan.reasons.items()}
+        for pos, extra in reference_reasons(con, entity).items():
+            reasons.setdefault(pos, []).extend(extra)
+        valid = [p for p in plan.typed[POSITION].tolist() if p not in reasons]
+        same = identical_to_current(con, entity, valid)
+        to_insert = [p for p in valid if p not in same]
+        meta = (
+            f"{int(load_seq)}, {int(file_seq)}, {ROW_NUMBER}, $source, "
+            f"CAST($loaded_at AS TIMESTAMPTZ)"
+        )
+        insert_history(
+            con, entity, to_insert, meta, {"source": source_file, "loaded_at": loaded_at}
+        )
+        _quarantine(con, plan, reasons, source_file, loaded_at, load_seq, file_seq)
+        result = FileResult(
+            rows_read=plan.rows_read,
+            rows_loaded=len(to_insert),
+            rows_quarantined=len(reasons),
+            rows_duplicate=plan.duplicates_in_file + len(same),
+        )
+        log_file(
+            con,
+            run_id=run_id,
+            load_seq=load_seq,
+            file_seq=file_seq,
+            source_file=source_file,
+            content_hash=content_hash,
+            entity=entity,
+            loaded_at=loaded_at,
+            result=result,
+            status="loaded",
+            message=message,
+        )
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    finally:
+        con.unregister("incoming_frame")
+    return result
+
+
+def _quarantine(con, plan, reasons, source_file, loaded_at, load_seq, file_seq) -> None:
+    if not reasons:
+        return
+    positions = sorted(reasons)
+    records = plan.records.iloc[positions]
+    rows = pd.DataFrame(
+        {
+            "quarantine_id": [f"{load_seq}-{file_seq}-{n}" for n in records[ROW_NUMBER].tolist()],
+            "entity": plan.entity,
+            "source_file": source_file,
+            "row_number": records[ROW_NUMBER].astype("int64").tolist(),
+            "record": [
+                json.dumps({k: v for k, v in rec.items() if k != ROW_NUMBER}, ensure_ascii=False)
+                for rec in records.to_dict("records")
+            ],
+            "reasons": [reasons[p] for p in positions],
+            "reference_only": [is_reference_only(reasons[p]) for p in positions],
+        }
+    )
+    con.register("quarantine_frame", rows)
+    con.execute(
+        """
+        INSERT INTO meta_quarantine
+        SELECT quarantine_id, entity, source_file, row_number, CAST(record AS JSON), reasons,
+               reference_only, CAST($at AS TIMESTAMPTZ), $load_seq, $file_seq, NULL, NULL, NULL
+        FROM quarantine_frame
+        """,
+        {"at": loaded_at, "load_seq": load_seq, "file_seq": file_seq},
+    )
+    con.unregister("quarantine_frame")
+
+
+def log_file(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    run_id: str,
+    load_seq: int,
+    file_seq: int,
+    source_file: str,
+    content_hash: str | None,
+    entity: str | None,
+    loaded_at: dt.datetime,
+    result: FileResult,
+    status: str,
+    message: str,
+) -> None:
+    con.execute(
+        "INSERT INTO meta_load_log "
+        "VALUES (?, ?, ?, ?, ?, ?, CAST(? AS TIMESTAMPTZ), ?, ?, ?, ?, ?, ?)",
+        [
+            run_id,
+            load_seq,
+            file_seq,
+            source_file,
+            content_hash,
+            entity,
+            loaded_at,
+            result.rows_read,
+            result.rows_loaded,
+            result.rows_quarantined,
+            result.rows_duplicate,
+            status,
+            message,
+        ],
+    )

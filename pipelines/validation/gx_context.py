@@ -1,0 +1,124 @@
+"""The file-based Great Expectations context rooted at ``expectations/`` (I/O edge).
+
+Suites, the pandas data source and its assets are committed under
+``expectations/gx/``; validation results and Data Docs are written under ``data/``
+(git-ignored) by pointing GX's stores there. GX is imported lazily: it takes seconds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from pipelines.settings import PROJECT_ROOT, Settings, get_settings
+
+DATASOURCE = "outcomes"
+BATCH = "whole_frame"
+
+
+def _relative_to_gx_root(target: Path, gx_root: Path) -> str:
+    # relative, so the committed great_expectations.yml works in any clone
+    return os.path.relpath(target, gx_root) + "/"
+
+
+@cache
+def get_context(expectations_dir: Path | None = None, docs_dir: Path | None = None):
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    settings = get_settings()
+    root = expectations_dir or settings.path("expectations_dir")
+    ctx = gx.get_context(mode="file", project_root_dir=str(root))
+    ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
+    docs = docs_dir or settings.path("gx_docs_dir")
+    gx_root = Path(ctx.root_directory)
+    site = ctx.variables.data_docs_sites.get("local_site", {})
+    wanted = _relative_to_gx_root(docs, gx_root)
+    if site.get("store_backend", {}).get("base_directory") != wanted:
+        ctx.update_data_docs_site(
+            "local_site",
+            {
+                "class_name": "SiteBuilder",
+                "show_how_to_buttons": False,
+                "store_backend": {
+                    "class_name": "TupleFilesystemStoreBackend",
+                    "base_directory": wanted,
+                },
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            },
+        )
+    return ctx
+
+
+def batch_definition(ctx, asset_name: str):
+    """The whole-dataframe batch definition of an asset, created on first use."""
+    source = (
+        ctx.data_sources.add_or_update_pandas(DATASOURCE)
+        if DATASOURCE not in [d.name for d in ctx.data_sources.all().values()]
+        else ctx.data_sources.get(DATASOURCE)
+    )
+    try:
+        asset = source.get_asset(asset_name)
+    except LookupError:
+        asset = source.add_dataframe_asset(asset_name)
+    try:
+        return asset.get_batch_definition(BATCH)
+    except KeyError:
+        return asset.add_batch_definition_whole_dataframe(BATCH)
+
+
+def validation_definition(ctx, suite_name: str):
+    """Suite `suite_name` validated against the asset of the same name."""
+    import great_expectations as gx
+
+    try:
+        return ctx.validation_definitions.get(suite_name)
+    except Exception:  # GX raises its own not-found errors, which vary by store
+        vd = gx.ValidationDefinition(
+            name=suite_name,
+            data=batch_definition(ctx, suite_name),
+            suite=ctx.suites.get(suite_name),
+        )
+        return ctx.validation_definitions.add(vd)
+
+
+def write_suites(settings: Settings | None = None) -> list[str]:
+    """(Re)write every suite and its validation definition from pipelines/schema.py."""
+    from pipelines.validation.suites import all_suites, build_suite
+
+    ctx = get_context()
+    written = []
+    for name, expectations in all_suites().items():
+        suite = build_suite(name, expectations)
+        with contextlib.suppress(Exception):  # not there yet
+            ctx.suites.delete(name)
+        ctx.suites.add(suite)
+        with contextlib.suppress(Exception):
+            ctx.validation_definitions.delete(name)
+        validation_definition(ctx, name)
+        written.append(name)
+    return written
+
+
+def run_validation(suite_name: str, frame, parameters: dict[str, Any] | None = None):
+    """Validate `frame` with suite `suite_name`; results are stored (for Data Docs)."""
+    ctx = get_context()
+    vd = validation_definition(ctx, suite_name)
+    return vd.run(
+        batch_parameters={"dataframe": frame},
+        expectation_parameters=parameters or {},
+        result_format="COMPLETE",
+    )
+
+
+def build_docs() -> Path:
+    """Rebuild the Data Docs site; returns its index.html."""
+    ctx = get_context()
+    ctx.build_data_docs()
+    return get_settings().path("gx_docs_dir") / "index.html"
+
+
+__all__ = ["PROJECT_ROOT", "get_context", "run_validation", "write_suites", "build_docs"]

@@ -1,0 +1,96 @@
+"""Real Prefect flow runs of `ingest` against a real DuckDB file and real GX validation."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from pipelines.settings import get_settings
+from tests.conftest import run_cli
+
+ANALYST_VIEWS = (
+    "clients", "therapists", "sessions", "scores", "courses", "course_progress",
+    "cohort_outcomes", "alerts", "quarantine", "load_log",
+)  # fmt: skip
+
+
+@pytest.fixture
+def ingest(prefect_api, db_path):
+    from pipelines.flows import ingest_flow
+
+    def _ingest(*paths: Path, db: Path = db_path):
+        return ingest_flow([str(p) for p in paths], str(db))
+
+    return _ingest
+
+
+def snapshot(query, db: Path) -> dict[str, list[tuple]]:
+    return {v: sorted(map(repr, query(db, f"SELECT * FROM {v}"))) for v in ANALYST_VIEWS}
+
+
+def test_ingest_examples_builds_every_view_and_records_the_run(ingest, db_path, examples, query):
+    summary = ingest(examples)
+    assert summary.status == "succeeded" and summary.count("loaded") == 4
+    for view in ANALYST_VIEWS:
+        query(db_path, f"SELECT * FROM {view} LIMIT 1")  # exists and answers
+    assert query(db_path, "SELECT count(*) FROM sessions") == [(4,)]
+    assert query(db_path, "SELECT status, files_loaded FROM meta_runs") == [("succeeded", 4)]
+    suites = {r[0] for r in query(db_path, "SELECT suite FROM meta_gx_results")}
+    assert {"clients", "therapists", "sessions", "scores", "mart_courses"} <= suites
+    assert (get_settings().path("gx_docs_dir") / "index.html").exists()
+
+
+def test_repeated_delivery_changes_nothing(ingest, db_path, examples, query):
+    ingest(examples)
+    before = snapshot(query, db_path)
+    again = ingest(examples)
+    assert again.count("skipped") == 4 and again.count("loaded") == 0
+    after = snapshot(query, db_path)
+    assert after == before
+
+
+def test_bad_files_are_rejected_whole_and_the_rest_loads(
+    ingest, db_path, examples, tmp_path, query
+):
+    delivery = tmp_path / "delivery"
+    shutil.copytree(examples, delivery)
+    (delivery / "visits.csv").write_text("a,b\n1,2\n")
+    (delivery / "clients_extra.txt").write_text("client_id,birth_date\nC9,1990-01-01\n")
+    (delivery / "therapists_more.csv").write_text("name\nNo Id\n")
+    (delivery / "sessions_garbage.csv").write_bytes(b"\x00\xff\xfe garbage \x00" * 50)
+    summary = ingest(delivery)
+    rejected = {
+        Path(f.source_file).name: f.message for f in summary.files if f.status == "rejected"
+    }
+    assert set(rejected) == {
+        "visits.csv", "clients_extra.txt", "therapists_more.csv", "sessions_garbage.csv"
+    }  # fmt: skip
+    assert "missing required column(s) therapist_id" in rejected["therapists_more.csv"]
+    assert "must start with one of" in rejected["visits.csv"]
+    assert summary.count("loaded") == 4
+    assert query(db_path, "SELECT count(*) FROM therapists") == [(2,)]
+    log = query(db_path, "SELECT status, count(*) FROM load_log GROUP BY 1 ORDER BY 1")
+    assert log == [("loaded", 4), ("rejected", 4)]
+
+
+def test_reconciliation_holds_for_every_file(ingest, db_path, examples, query):
+    ingest(examples)
+    rows = query(
+        db_path,
+        "SELECT source_file FROM load_log "
+        "WHERE rows_read <> rows_loaded + rows_quarantined + rows_duplicate",
+    )
+    assert rows == []
+
+
+def test_cli_ingest_prints_a_summary_and_exits_zero(prefect_api, db_path, examples):
+    proc = run_cli("ingest", str(examples), "--db", str(db_path), api_url=prefect_api)
+    assert "files: 4 loaded, 0 rejected, 0 skipped" in proc.stdout
+    assert "alerts:" in proc.stdout
+
+
+def test_cli_ingest_refuses_a_missing_path(tmp_path):
+    proc = run_cli("ingest", str(tmp_path / "nope"), check=False)
+    assert proc.returncode == 2 and "no such file or folder" in proc.stdout
