@@ -71,6 +71,9 @@ def _run_ingest(paths: list[Path], db: Path | None):
         except WarehouseBusy as exc:
             console.print(f"[red]{exc}[/]")
             raise typer.Exit(3) from exc
+        except Exception as exc:  # the run failed: say why, exit non-zero, keep the trace
+            console.print(f"[red]ingest failed: {type(exc).__name__}: {exc}[/]")
+            raise typer.Exit(1) from exc
     console.print(summary_table(summary))
     for line in summary_lines(summary):
         console.print(line, highlight=False, markup=False)
@@ -112,7 +115,7 @@ def demo(
         _run_ingest([out / delivery], db)
     warehouse = db or settings.db_path
     typer.echo(f"\nwarehouse: {warehouse}")
-    typer.echo("query it:  .venv/bin/outcomes sql \"select * from cohort_outcomes\"")
+    typer.echo('query it:  .venv/bin/outcomes sql "select * from cohort_outcomes"')
 
 
 @app.command()

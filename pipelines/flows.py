@@ -22,7 +22,7 @@ from pipelines.ingest import run as steps
 from pipelines.ingest.discover import DeliveryFile, content_hash, discover
 from pipelines.ingest.readers import FileRejected
 from pipelines.settings import Settings, get_settings
-from pipelines.store.connection import open_writer
+from pipelines.store.connection import discard, load_lock, open_working_copy, publish
 from pipelines.store.loader import load_plan
 from pipelines.store.retry import retry_late_references
 
@@ -84,6 +84,11 @@ def validate_derived_task(con, run_id: str, at: dt.datetime) -> bool:
     return all(o.success for o in outcomes.values())
 
 
+@task(name="publish warehouse", **TASK)
+def publish_task(con, db_path: Path) -> None:
+    publish(con, db_path)
+
+
 @task(name="build data docs", **TASK)
 def build_docs_task() -> str:
     from pipelines.validation.gx_context import build_docs
@@ -133,22 +138,26 @@ def ingest_flow(paths: list[str], db: str | None = None) -> steps.RunSummary:
     t0 = time.perf_counter()
     started = dt.datetime.now(dt.UTC)
     summary = steps.RunSummary(run_id=uuid.uuid4().hex[:12], started_at=started)
-    con = open_writer(db_path)
-    try:
-        load_seq = _start_run(con, summary.run_id, started)
-        for file_seq, delivery_file in enumerate(discover([Path(p) for p in paths]), start=1):
-            outcome = _ingest_one(con, delivery_file, file_seq, load_seq, summary, settings)
-            summary.files.append(outcome)
-            logger.info("%s: %s %s", outcome.source_file, outcome.status, outcome.message)
-        summary.rows_retried = retry_task(con, load_seq, dt.datetime.now(dt.UTC), settings)
-        summary.alerts = rebuild_task(con, settings)
-        summary.derived_valid = validate_derived_task(con, summary.run_id, started)
-        build_docs_task()
-        summary.status = "succeeded" if summary.derived_valid else "succeeded_with_warnings"
-        summary.elapsed_s = time.perf_counter() - t0
-        _finish_run(con, summary)
-    finally:
-        con.close()
+    with load_lock(db_path, wait_s=settings.load_lock_wait_s):
+        con = open_working_copy(db_path)
+        try:
+            load_seq = _start_run(con, summary.run_id, started)
+            files = discover([Path(p) for p in paths])
+            for file_seq, delivery_file in enumerate(files, start=1):
+                outcome = _ingest_one(con, delivery_file, file_seq, load_seq, summary, settings)
+                summary.files.append(outcome)
+                logger.info("%s: %s %s", outcome.source_file, outcome.status, outcome.message)
+            summary.rows_retried = retry_task(con, load_seq, dt.datetime.now(dt.UTC), settings)
+            summary.alerts = rebuild_task(con, settings)
+            summary.derived_valid = validate_derived_task(con, summary.run_id, started)
+            summary.status = "succeeded" if summary.derived_valid else "succeeded_with_warnings"
+            summary.elapsed_s = time.perf_counter() - t0
+            _finish_run(con, summary)
+            publish_task(con, db_path)
+        except BaseException:
+            discard(con, db_path)  # the published warehouse stays as before the run
+            raise
+    build_docs_task()
     return summary
 
 

@@ -9,9 +9,11 @@ from pipelines.ingest.run import RunSummary
 
 def summary_table(summary: RunSummary) -> Table:
     table = Table(title=f"ingest run {summary.run_id}", show_lines=False)
-    for name in ("file", "entity", "status", "read", "loaded", "quarantined", "duplicate"):
-        table.add_column(name, justify="right" if name in {"read", "loaded"} else "left")
-    table.columns[-2].justify = table.columns[-1].justify = "right"
+    table.add_column("file", overflow="fold")
+    for name in ("entity", "status"):
+        table.add_column(name)
+    for name in ("read", "loaded", "quarantined", "duplicate"):
+        table.add_column(name, justify="right")
     colours = {"loaded": "green", "rejected": "red", "skipped": "yellow"}
     for f in summary.files:
         r = f.result

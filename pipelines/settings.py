@@ -95,6 +95,8 @@ class Settings:
     """A session may start at most this long after the time of loading."""
     max_age_years: int = 120
     """Oldest plausible client."""
+    load_lock_wait_s: float = 0.0
+    """How long a second `outcomes ingest` waits for a running one before giving up."""
 
     # --- dashboard and SQL console ------------------------------------------------------
     dashboard_host: str = "127.0.0.1"

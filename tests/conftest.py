@@ -47,7 +47,7 @@ def examples() -> Path:
     return EXAMPLES
 
 
-def run_cli(*args: str, api_url: str | None = None, check: bool = True, **env: str):
+def _run_cli(*args: str, api_url: str | None = None, check: bool = True, **env: str):
     """Run `outcomes ARGS…` in a subprocess, as a user would."""
     full_env = {**os.environ, **env}
     if api_url:
@@ -63,6 +63,12 @@ def run_cli(*args: str, api_url: str | None = None, check: bool = True, **env: s
     if check and proc.returncode != 0:
         raise AssertionError(f"outcomes {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
     return proc
+
+
+@pytest.fixture
+def cli():
+    """cli(*args, api_url=None, check=True) runs `outcomes ARGS…` in a subprocess."""
+    return _run_cli
 
 
 @pytest.fixture

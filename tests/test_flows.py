@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from pipelines.settings import get_settings
-from tests.conftest import run_cli
 
 ANALYST_VIEWS = (
     "clients", "therapists", "sessions", "scores", "courses", "course_progress",
@@ -85,12 +84,12 @@ def test_reconciliation_holds_for_every_file(ingest, db_path, examples, query):
     assert rows == []
 
 
-def test_cli_ingest_prints_a_summary_and_exits_zero(prefect_api, db_path, examples):
-    proc = run_cli("ingest", str(examples), "--db", str(db_path), api_url=prefect_api)
+def test_cli_ingest_prints_a_summary_and_exits_zero(prefect_api, db_path, examples, cli):
+    proc = cli("ingest", str(examples), "--db", str(db_path), api_url=prefect_api)
     assert "files: 4 loaded, 0 rejected, 0 skipped" in proc.stdout
     assert "alerts:" in proc.stdout
 
 
-def test_cli_ingest_refuses_a_missing_path(tmp_path):
-    proc = run_cli("ingest", str(tmp_path / "nope"), check=False)
+def test_cli_ingest_refuses_a_missing_path(tmp_path, cli):
+    proc = cli("ingest", str(tmp_path / "nope"), check=False)
     assert proc.returncode == 2 and "no such file or folder" in proc.stdout
