@@ -124,6 +124,10 @@ def serve(
         int | None, typer.Option("--interval", min=5, help="Seconds between inbox checks.")
     ] = None,
     db: Annotated[Path | None, typer.Option("--db", help="Warehouse file.")] = None,
+    inbox: Annotated[Path | None, typer.Option("--inbox", help="Folder to watch.")] = None,
+    archive: Annotated[
+        Path | None, typer.Option("--archive", help="Where processed files go.")
+    ] = None,
 ) -> None:
     """Register a deployment that loads files dropped into data/inbox/ on a schedule.
 
@@ -137,12 +141,17 @@ def serve(
     from pipelines.flows import watch_inbox_flow
 
     every = interval or settings.inbox_poll_seconds
-    settings.path("inbox_dir").mkdir(parents=True, exist_ok=True)
-    typer.echo(f"watching {settings.path('inbox_dir')} every {every} s (Ctrl-C to stop)")
+    inbox_dir = inbox or settings.path("inbox_dir")
+    inbox_dir.mkdir(parents=True, exist_ok=True)
+    typer.echo(f"watching {inbox_dir} every {every} s (Ctrl-C to stop)")
     watch_inbox_flow.serve(
         name="inbox",
         interval=every,
-        parameters={"db": str(db) if db else None},
+        parameters={
+            "db": str(db) if db else None,
+            "inbox": str(inbox_dir),
+            "archive": str(archive) if archive else None,
+        },
     )
 
 

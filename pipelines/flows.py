@@ -206,18 +206,21 @@ def _ingest_one(
 
 
 @flow(name="watch-inbox")
-def watch_inbox_flow(db: str | None = None) -> steps.RunSummary | None:
+def watch_inbox_flow(
+    db: str | None = None, inbox: str | None = None, archive: str | None = None
+) -> steps.RunSummary | None:
     """Ingest whatever was dropped into the inbox, then move it to the archive."""
     settings = get_settings()
-    inbox, archive = settings.path("inbox_dir"), settings.path("archive_dir")
-    inbox.mkdir(parents=True, exist_ok=True)
-    files = [p for p in sorted(inbox.rglob("*")) if p.is_file() and not p.name.startswith(".")]
+    inbox_dir = Path(inbox) if inbox else settings.path("inbox_dir")
+    archive_dir = Path(archive) if archive else settings.path("archive_dir")
+    inbox_dir.mkdir(parents=True, exist_ok=True)
+    files = [p for p in sorted(inbox_dir.rglob("*")) if p.is_file() and not p.name.startswith(".")]
     if not files:
         return None
     summary = ingest_flow([str(p) for p in files], db)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     for path in files:
-        _archive_task(path, archive / stamp / path.relative_to(inbox))
+        _archive_task(path, archive_dir / stamp / path.relative_to(inbox_dir))
     return summary
 
 

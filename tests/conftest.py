@@ -1,14 +1,18 @@
 """Fixtures shared by the whole suite.
 
-Prefect: one real Prefect API for the session (`prefect_test_harness`), whose URL is
-also given to CLI subprocesses, so every flow run in the tests is a real one.
+Prefect: one real `prefect server start` for the session (with its scheduler, so a
+served deployment really gets scheduled runs), whose URL is used by in-process flows
+and given to CLI subprocesses: every flow run in the tests is a real one.
 """
 
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,14 +31,57 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 
-@pytest.fixture(scope="session")
-def prefect_api() -> Iterator[str]:
-    """A real Prefect API for the session; yields its URL."""
-    from prefect.settings import PREFECT_API_URL
-    from prefect.testing.utilities import prefect_test_harness
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
-    with prefect_test_harness(server_startup_timeout=180):
-        yield PREFECT_API_URL.value()
+
+def wait_for_http(url: str, timeout_s: float, proc: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"{proc.args} exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise TimeoutError(f"{url} did not answer within {timeout_s} s")
+
+
+@pytest.fixture(scope="session")
+def prefect_api(tmp_path_factory) -> Iterator[str]:
+    """A real local Prefect server for the session; yields its API URL."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(tmp_path_factory.mktemp("prefect-server")),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_UI_ENABLED": "false",
+    }
+    env.pop("PREFECT_API_URL", None)
+    log = (tmp_path_factory.getbasetemp() / "prefect-server.log").open("w")
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "prefect"), "server", "start",
+         "--host", "127.0.0.1", "--port", str(port)],
+        env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}/api"
+    try:
+        wait_for_http(f"{url}/health", timeout_s=180, proc=proc)
+        with temporary_settings(updates={PREFECT_API_URL: url}):
+            yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
 
 
 @pytest.fixture

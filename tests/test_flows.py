@@ -93,3 +93,51 @@ def test_cli_ingest_prints_a_summary_and_exits_zero(prefect_api, db_path, exampl
 def test_cli_ingest_refuses_a_missing_path(tmp_path, cli):
     proc = cli("ingest", str(tmp_path / "nope"), check=False)
     assert proc.returncode == 2 and "no such file or folder" in proc.stdout
+
+
+def test_watch_inbox_loads_dropped_files_and_archives_them(
+    prefect_api, db_path, examples, tmp_path, query
+):
+    from pipelines.flows import watch_inbox_flow
+
+    inbox, archive = tmp_path / "inbox", tmp_path / "archive"
+    shutil.copytree(examples, inbox)
+    summary = watch_inbox_flow(str(db_path), str(inbox), str(archive))
+    assert summary.count("loaded") == 4
+    assert list(inbox.rglob("*.*")) == []
+    assert len(list(archive.rglob("*.*"))) == 4
+    assert query(db_path, "SELECT count(*) FROM sessions") == [(4,)]
+    assert watch_inbox_flow(str(db_path), str(inbox), str(archive)) is None  # nothing new
+
+
+def test_serve_registers_a_deployment_that_picks_up_the_inbox(
+    prefect_api, db_path, examples, tmp_path, query
+):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    inbox, archive = tmp_path / "inbox", tmp_path / "archive"
+    inbox.mkdir()
+    env = {**os.environ, "PREFECT_API_URL": prefect_api}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pipelines.cli", "serve", "--interval", "5", "--db", str(db_path),
+         "--inbox", str(inbox), "--archive", str(archive)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        time.sleep(3)
+        shutil.copy(examples / "clients.csv", inbox / "clients.csv")
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not list(archive.rglob("clients.csv")):
+            time.sleep(1)
+        assert list(archive.rglob("clients.csv")), "the served deployment did not pick the file up"
+        assert query(db_path, "SELECT count(*) FROM clients") == [(3,)]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
