@@ -18,6 +18,7 @@ import duckdb
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE
 
+from pipelines.crash_points import crash_point
 from pipelines.ingest import run as steps
 from pipelines.ingest.discover import DeliveryFile, content_hash, discover
 from pipelines.ingest.readers import FileRejected
@@ -65,6 +66,7 @@ def rebuild_task(con, settings: Settings) -> int:
     try:
         rebuild_derived(con, settings)
         create_analyst_views(con)
+        crash_point("rebuilding_derived")
         con.commit()
     except BaseException:
         con.rollback()
@@ -174,6 +176,7 @@ def _ingest_one(
                 source, delivery_file.entity, "skipped", f"same content as {earlier}, loaded before"
             )
         raw = read_file_task(delivery_file)
+        crash_point("after_read")
         plan, gx_outcome = validate_task(raw, delivery_file.entity, settings, summary.started_at)
     except FileRejected as exc:
         steps.record_rejection(
@@ -202,6 +205,7 @@ def _ingest_one(
         message=message,
     )
     steps.record_gx_result(con, summary.run_id, gx_outcome, delivery_file.entity, source, now)
+    crash_point("after_file_commit")
     return steps.FileOutcome(source, delivery_file.entity, "loaded", message, result)
 
 

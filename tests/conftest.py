@@ -94,6 +94,11 @@ def examples() -> Path:
     return EXAMPLES
 
 
+@pytest.fixture(scope="session")
+def examples_dir() -> Path:
+    return EXAMPLES
+
+
 def _run_cli(*args: str, api_url: str | None = None, check: bool = True, **env: str):
     """Run `outcomes ARGS…` in a subprocess, as a user would."""
     full_env = {**os.environ, **env}
@@ -112,21 +117,53 @@ def _run_cli(*args: str, api_url: str | None = None, check: bool = True, **env: 
     return proc
 
 
+@pytest.fixture(scope="session")
+def module_cli():
+    """Like `cli`, for fixtures of wider scope."""
+    return _run_cli
+
+
 @pytest.fixture
 def cli():
     """cli(*args, api_url=None, check=True) runs `outcomes ARGS…` in a subprocess."""
     return _run_cli
 
 
+def _query(db: Path, sql: str, params: list | None = None) -> list[tuple]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
 @pytest.fixture
 def query():
     """query(db, sql) -> list of tuples, on a short-lived read-only connection."""
-
-    def _query(db: Path, sql: str, params: list | None = None) -> list[tuple]:
-        con = duckdb.connect(str(db), read_only=True)
-        try:
-            return con.execute(sql, params or []).fetchall()
-        finally:
-            con.close()
-
     return _query
+
+
+ANALYST_VIEWS = (
+    "clients", "therapists", "sessions", "scores", "courses", "course_progress",
+    "cohort_outcomes", "alerts", "quarantine", "load_log",
+)  # fmt: skip
+VOLATILE_COLUMNS = {"loaded_at", "first_seen_at"}  # wall-clock times differ between runs
+
+
+def _snapshot(db: Path) -> dict[str, list[str]]:
+    out = {}
+    for view in ANALYST_VIEWS:
+        cols = [r[0] for r in _query(db, f"DESCRIBE {view}") if r[0] not in VOLATILE_COLUMNS]
+        out[view] = sorted(map(repr, _query(db, f"SELECT {', '.join(cols)} FROM {view}")))
+    return out
+
+
+@pytest.fixture
+def snapshot():
+    """snapshot(db) -> every analyst view's rows (sorted), without wall-clock columns."""
+    return _snapshot
+
+
+@pytest.fixture(scope="session")
+def module_snapshot():
+    return _snapshot

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.crash_points import crash_point
 from pipelines.store.ddl import ensure_schema
 
 
@@ -76,6 +77,7 @@ def publish(con: duckdb.DuckDBPyConnection, db_path: Path) -> None:
     work = working_copy_path(db_path)
     with open(work, "rb") as fh:
         os.fsync(fh.fileno())
+    crash_point("before_publish")
     os.replace(work, db_path)
 
 

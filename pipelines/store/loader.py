@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
+from pipelines.crash_points import crash_point
 from pipelines.ingest.prepare import POSITION, REFERENCE_REASON, FilePlan
 from pipelines.ingest.readers import ROW_NUMBER
 from pipelines.schema import ENTITIES
@@ -165,6 +166,7 @@ def load_plan(
         insert_history(
             con, entity, to_insert, meta, {"source": source_file, "loaded_at": loaded_at}
         )
+        crash_point("mid_transaction")
         _quarantine(con, plan, reasons, source_file, loaded_at, load_seq, file_seq)
         result = FileResult(
             rows_read=plan.rows_read,
@@ -185,6 +187,7 @@ def load_plan(
             status="loaded",
             message=message,
         )
+        crash_point("writing_load_log")
         con.commit()
     except BaseException:
         con.rollback()

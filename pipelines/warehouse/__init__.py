@@ -1,0 +1,1 @@
+"""The derived layer: marts rebuilt from the staging relations, and the analysts' views."""

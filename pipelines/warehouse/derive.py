@@ -1,0 +1,152 @@
+"""Rebuild the marts from the staging relations (spec §4, §5), set-based in DuckDB SQL.
+
+Each mart is one SQL file under ``sql/`` (a CTE chain ending in ``final``), run as
+``CREATE OR REPLACE TABLE <mart> AS <file>`` in dependency order. Settings reach the SQL
+only as prepared-statement parameters (``$gap_days``…), after validation here.
+
+The caller owns the transaction: :func:`rebuild_derived` never begins or commits one.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from pipelines.settings import METRICS, Settings
+
+SQL_DIR = Path(__file__).resolve().parent / "sql"
+
+MARTS: tuple[str, ...] = (
+    "mart_clients",
+    "mart_sessions",
+    "mart_courses",
+    "mart_course_progress",
+    "mart_cohort_outcomes",
+    "mart_alerts",
+)
+"""The marts in build order (each reads only stg_* and the marts before it)."""
+
+T_QUANTILE_TABLE = "t_quantile_975"
+"""Temporary table (df INTEGER, t DOUBLE) read by mart_cohort_outcomes.sql."""
+
+_PARAM = re.compile(r"\$([a-z_][a-z0-9_]*)")
+_COMMENT = re.compile(r"--[^\n]*")
+
+
+@cache
+def mart_sql(mart: str) -> str:
+    """The SELECT statement of a mart (the content of ``sql/<mart>.sql``)."""
+    return (SQL_DIR / f"{mart}.sql").read_text(encoding="utf-8")
+
+
+def _number(value: float) -> str:
+    """5.0 -> '5', 7.5 -> '7.5' (for alert texts)."""
+    return f"{value:g}"
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise ValueError(f"invalid setting: {message}")
+
+
+def _int(settings: Settings, name: str, minimum: int) -> int:
+    value = getattr(settings, name)
+    _require(
+        isinstance(value, int) and not isinstance(value, bool) and value >= minimum,
+        f"{name} must be a whole number >= {minimum}, got {value!r}",
+    )
+    return value
+
+
+def _float(value: Any, name: str, low: float = -math.inf, high: float = math.inf) -> float:
+    _require(
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and low <= value <= high,
+        f"{name} must be a number in [{low}, {high}], got {value!r}",
+    )
+    return float(value)
+
+
+def sql_parameters(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, Any]:
+    """Every parameter the mart SQL may use, validated (raises ValueError)."""
+    tz = settings.clinic_timezone
+    _require(isinstance(tz, str) and tz != "", f"clinic_timezone must be a name, got {tz!r}")
+    known = con.execute("SELECT count(*) FROM pg_timezone_names() WHERE name = ?", [tz])
+    _require(known.fetchone()[0] == 1, f"unknown clinic_timezone {tz!r}")
+    as_of = settings.as_of
+    _require(as_of is None or hasattr(as_of, "isoformat"), f"as_of must be a date, got {as_of!r}")
+    params: dict[str, Any] = {
+        "clinic_timezone": tz,
+        "gap_days": _int(settings, "gap_days", 0),
+        "course_min_sessions": _int(settings, "course_min_sessions", 1),
+        "course_max_sessions": _int(settings, "course_max_sessions", 1),
+        "dropout_days": _int(settings, "dropout_days", 0),
+        "elderly_age": _int(settings, "elderly_age", 0),
+        "as_of": as_of,
+        "rci_threshold": _float(settings.rci_threshold, "rci_threshold"),
+    }
+    for name in ("warmup_min_low", "warmup_min_high", "duration_min_low", "duration_min_high"):
+        params[name] = _float(getattr(settings, name), name, 0)
+    for what in ("warmup_min", "duration_min"):
+        low, high = params[f"{what}_low"], params[f"{what}_high"]
+        _require(low <= high, f"{what}_low must not exceed {what}_high")
+        params[f"{what.removesuffix('_min')}_range"] = f"{_number(low)}–{_number(high)}"
+    for metric in METRICS:
+        params[f"mcid_{metric}"] = _float(settings.mcid.get(metric), f"mcid[{metric}]", 0)
+        params[f"reliability_{metric}"] = _float(
+            settings.reliability.get(metric), f"reliability[{metric}]", 0, 1
+        )
+    return params
+
+
+def _create_mart(con: duckdb.DuckDBPyConnection, mart: str, params: dict[str, Any]) -> None:
+    sql = mart_sql(mart)
+    names = set(_PARAM.findall(_COMMENT.sub("", sql)))  # parameters named in comments don't count
+    used = {name: params[name] for name in names}
+    con.execute(f"CREATE OR REPLACE TABLE {mart} AS\n{sql}", used)
+
+
+def _fill_t_quantiles(con: duckdb.DuckDBPyConnection) -> None:
+    """t(0.975, df) for every df the cohort outcomes need (n - 1 of each group, n >= 2).
+
+    A reference table rather than a Python UDF: scipy runs once per distinct df, vectorised,
+    and the SQL stays plain SQL (no function registered on the caller's connection).
+    """
+    from scipy.stats import t as student_t
+
+    dfs = [
+        row[0]
+        for row in con.execute(
+            """
+            SELECT DISTINCT count(*) - 1 AS df
+            FROM mart_course_progress
+            WHERE status = 'completed' AND improvement IS NOT NULL
+            GROUP BY cohort, metric
+            HAVING count(*) >= 2
+            ORDER BY df
+            """
+        ).fetchall()
+    ]
+    quantiles = [float(q) for q in student_t.ppf(0.975, dfs)] if dfs else []
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {T_QUANTILE_TABLE} AS "
+        "SELECT unnest(?::INTEGER[]) AS df, unnest(?::DOUBLE[]) AS t",
+        [dfs, quantiles],
+    )
+
+
+def rebuild_derived(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+    """(Re)create every mart from the stg_* relations; runs inside the caller's transaction."""
+    params = sql_parameters(con, settings)
+    for mart in MARTS:
+        if mart == "mart_cohort_outcomes":
+            _fill_t_quantiles(con)
+        _create_mart(con, mart, params)
+    con.execute(f"DROP TABLE IF EXISTS temp.{T_QUANTILE_TABLE}")
