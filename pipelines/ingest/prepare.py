@@ -27,9 +27,17 @@ class FilePlan:
     """Typed rows left after collapsing identical copies, with ``_pos`` and ``_row_number``."""
     reasons: dict[int, list[str]]
     """Position -> reasons, for the rows of `typed` that fail (others are candidates)."""
-    records: pd.DataFrame
-    """Original text values of every row of `typed`, for the quarantine."""
+    text: pd.DataFrame
+    """Original text of the rows of `typed` (same positions), for the quarantine."""
     duplicates_in_file: int
+
+    def records(self, positions: list[int]) -> pd.DataFrame:
+        """Original values (None for blank) and row numbers of the rows at `positions`."""
+        columns = list(ENTITIES[self.entity].column_names)
+        rows = self.text.iloc[positions]
+        out = rows[columns].astype(object).where(rows[columns].notna(), None)
+        out[ROW_NUMBER] = rows[ROW_NUMBER].to_numpy()
+        return out
 
 
 def combine_reasons(
@@ -55,25 +63,18 @@ def plan_file(
 ) -> FilePlan:
     spec = ENTITIES[entity]
     columns = list(spec.column_names)
-    text = raw[columns].astype(object).where(raw[columns].notna(), None)
-    signature = pd.util.hash_pandas_object(text.fillna("\x00"), index=False)
+    keys = list(spec.key)
 
-    # identical rows (same key, same content) collapse to the first copy
-    copies = signature.duplicated(keep="first")
+    # identical rows (same text in every column) collapse to the first copy
+    copies = raw[columns].duplicated(keep="first")
     keep = ~copies
-    typed = typed[keep].copy()
-    typed[POSITION] = typed.index
-    records = text[keep].copy()
-    records[ROW_NUMBER] = raw.loc[keep, ROW_NUMBER]
+    typed = typed[keep]
+    kept_raw = raw[keep] if copies.any() else raw  # no copy of a big frame when not needed
 
     # same key, different content, same file: all of them are ambiguous
-    keys = list(spec.key)
-    key_frame = typed[keys]
-    complete = key_frame.notna().all(axis=1)
-    grouped = typed[complete].groupby(keys, dropna=True, sort=False)
-    sizes = grouped[POSITION].transform("size")
-    conflicted = typed[complete][sizes > 1]
-    out = {pos: list(r) for pos, r in reasons.items() if keep.get(pos, False)}
+    complete = typed[keys].notna().all(axis=1)
+    conflicted = typed[complete & typed[keys].duplicated(keep=False)]
+    out = {pos: list(r) for pos, r in reasons.items() if keep.iloc[pos]}
     if not conflicted.empty:
         rows_by_key = conflicted.groupby(keys, sort=False)[ROW_NUMBER].agg(list)
         for pos, row in conflicted.iterrows():
@@ -84,15 +85,17 @@ def plan_file(
                 f"ambiguous: {len(lines)} rows of this file have {key_text} with different "
                 f"content (rows {', '.join(str(n) for n in lines)})"
             )
-    new_position = {old: new for new, old in enumerate(typed.index)}
+
+    new_position = pd.Series(range(len(typed)), index=typed.index)
     typed = typed.reset_index(drop=True)
     typed[POSITION] = range(len(typed))
+    reasons_by_new = {int(new_position[p]): r for p, r in out.items()}
     return FilePlan(
         entity=entity,
         rows_read=len(raw),
         typed=typed,
-        reasons={new_position[p]: r for p, r in out.items()},
-        records=records.reset_index(drop=True),
+        reasons=reasons_by_new,
+        text=kept_raw.reset_index(drop=True),
         duplicates_in_file=int(copies.sum()),
     )
 

@@ -47,14 +47,30 @@ def _cast(entity: str) -> str:
 
 
 def register_typed(con: duckdb.DuckDBPyConnection, entity: str, frame: pd.DataFrame) -> str:
-    """Expose `frame` as the view ``incoming`` with warehouse types; returns its name."""
-    con.register("incoming_frame", frame)
+    """Copy `frame` into the temp table ``incoming`` with warehouse types; returns its name.
+
+    One conversion from pandas; every later step (reference checks, dropping failing
+    rows, the insert) runs inside DuckDB.
+    """
     own = ", ".join(ENTITIES[entity].column_names)
-    con.execute(  # bookkeeping columns (_pos, _row_number, …) pass through untouched
-        f"CREATE OR REPLACE TEMP VIEW incoming AS "
-        f"SELECT {_cast(entity)}, * EXCLUDE ({own}) FROM incoming_frame"
-    )
+    con.register("incoming_frame", frame)
+    try:  # bookkeeping columns (_pos, _row_number, …) pass through untouched
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE incoming AS "
+            f"SELECT {_cast(entity)}, * EXCLUDE ({own}) FROM incoming_frame"
+        )
+    finally:
+        con.unregister("incoming_frame")
     return "incoming"
+
+
+def drop_incoming(con: duckdb.DuckDBPyConnection, positions: set[int] | list[int]) -> None:
+    """Remove the rows at `positions` from ``incoming``."""
+    if not positions:
+        return
+    con.register("drop_frame", pd.DataFrame({POSITION: sorted(positions)}))
+    con.execute(f"DELETE FROM incoming WHERE {POSITION} IN (SELECT {POSITION} FROM drop_frame)")
+    con.unregister("drop_frame")
 
 
 def reference_reasons(con: duckdb.DuckDBPyConnection, entity: str) -> dict[int, list[str]]:
@@ -85,51 +101,41 @@ def reference_reasons(con: duckdb.DuckDBPyConnection, entity: str) -> dict[int, 
     return out
 
 
-def identical_to_current(
-    con: duckdb.DuckDBPyConnection, entity: str, positions: list[int]
-) -> set[int]:
+def identical_to_current(con: duckdb.DuckDBPyConnection, entity: str) -> set[int]:
     """Positions of ``incoming`` rows equal to the current version of their key."""
-    if not positions:
-        return set()
     spec = ENTITIES[entity]
     same = " AND ".join(f"i.{c} IS NOT DISTINCT FROM cur.{c}" for c in spec.column_names)
     keys = ", ".join(spec.key)
     rows = con.execute(
         f"""
-        WITH current_version AS (
-            SELECT * FROM {history_table(entity)}
+        WITH touched AS (  -- only the history of keys this file mentions
+            SELECT h.* FROM {history_table(entity)} h SEMI JOIN incoming i USING ({keys})
+        ),
+        current_version AS (
+            SELECT * FROM touched
             QUALIFY row_number() OVER (
                 PARTITION BY {keys} ORDER BY _load_seq DESC, _file_seq DESC, _row_number DESC
             ) = 1
         ),
         final AS (
             SELECT i.{POSITION} FROM incoming i JOIN current_version cur USING ({keys})
-            WHERE i.{POSITION} IN (SELECT unnest($positions)) AND {same}
+            WHERE {same}
         )
         SELECT * FROM final
-        """,
-        {"positions": positions},
+        """
     ).fetchall()
     return {int(r[0]) for r in rows}
 
 
 def insert_history(
-    con: duckdb.DuckDBPyConnection,
-    entity: str,
-    positions: list[int],
-    meta_sql: str,
-    params: dict[str, object],
-) -> int:
-    """Insert the ``incoming`` rows at `positions`; `meta_sql` gives the 5 history columns."""
-    if not positions:
-        return 0
+    con: duckdb.DuckDBPyConnection, entity: str, meta_sql: str, params: dict[str, object]
+) -> None:
+    """Append every ``incoming`` row to the entity's history; `meta_sql` gives the
+    5 history columns."""
     cols = ", ".join(ENTITIES[entity].column_names)
     con.execute(
-        f"INSERT INTO {history_table(entity)} SELECT {cols}, {meta_sql} FROM incoming "
-        f"WHERE {POSITION} IN (SELECT unnest($positions))",
-        {"positions": positions, **params},
+        f"INSERT INTO {history_table(entity)} SELECT {cols}, {meta_sql} FROM incoming", params
     )
-    return len(positions)
 
 
 def is_reference_only(reasons: list[str]) -> bool:
@@ -156,21 +162,20 @@ def load_plan(
         reasons = {p: list(r) for p, r in plan.reasons.items()}
         for pos, extra in reference_reasons(con, entity).items():
             reasons.setdefault(pos, []).extend(extra)
-        valid = [p for p in plan.typed[POSITION].tolist() if p not in reasons]
-        same = identical_to_current(con, entity, valid)
-        to_insert = [p for p in valid if p not in same]
+        drop_incoming(con, set(reasons))  # now ``incoming`` holds the rows passing every rule
+        valid = len(plan.typed) - len(reasons)
+        same = identical_to_current(con, entity)
+        drop_incoming(con, same)
         meta = (
             f"{int(load_seq)}, {int(file_seq)}, {ROW_NUMBER}, $source, "
             f"CAST($loaded_at AS TIMESTAMPTZ)"
         )
-        insert_history(
-            con, entity, to_insert, meta, {"source": source_file, "loaded_at": loaded_at}
-        )
+        insert_history(con, entity, meta, {"source": source_file, "loaded_at": loaded_at})
         crash_point("mid_transaction")
         _quarantine(con, plan, reasons, source_file, loaded_at, load_seq, file_seq)
         result = FileResult(
             rows_read=plan.rows_read,
-            rows_loaded=len(to_insert),
+            rows_loaded=valid - len(same),
             rows_quarantined=len(reasons),
             rows_duplicate=plan.duplicates_in_file + len(same),
         )
@@ -192,8 +197,6 @@ def load_plan(
     except BaseException:
         con.rollback()
         raise
-    finally:
-        con.unregister("incoming_frame")
     return result
 
 
@@ -201,7 +204,7 @@ def _quarantine(con, plan, reasons, source_file, loaded_at, load_seq, file_seq) 
     if not reasons:
         return
     positions = sorted(reasons)
-    records = plan.records.iloc[positions]
+    records = plan.records(positions)
     rows = pd.DataFrame(
         {
             "quarantine_id": [f"{load_seq}-{file_seq}-{n}" for n in records[ROW_NUMBER].tolist()],

@@ -13,6 +13,7 @@ from pipelines.ingest.prepare import POSITION
 from pipelines.ingest.readers import ROW_NUMBER
 from pipelines.schema import ENTITY_ORDER
 from pipelines.store.loader import (
+    drop_incoming,
     identical_to_current,
     insert_history,
     reference_reasons,
@@ -58,9 +59,10 @@ def retry_late_references(
             register_typed(con, entity, typed)
             still_unknown = reference_reasons(con, entity)
             ready = [p for p in range(len(typed)) if p not in still_unknown]
-            same = identical_to_current(con, entity, ready)
-            insert_history(con, entity, [p for p in ready if p not in same], _ORIGINAL_META, {})
-            con.unregister("incoming_frame")
+            drop_incoming(con, still_unknown.keys())
+            same = identical_to_current(con, entity)
+            drop_incoming(con, same)
+            insert_history(con, entity, _ORIGINAL_META, {})
             for resolution, positions in (
                 ("loaded", [p for p in ready if p not in same]),
                 ("duplicate", sorted(same)),
