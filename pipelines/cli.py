@@ -44,7 +44,9 @@ def generate(
 
     if fmt not in FORMATS:
         raise typer.BadParameter(f"--format must be one of {', '.join(FORMATS)}")
-    summary = generate_export(out, n_clients=clients, seed=seed, fault_rate=fault_rate, fmt=fmt)
+    summary = generate_export(
+        out, n_clients=clients, seed=seed, fault_rate=fault_rate, fmt=fmt, progress=True
+    )
     typer.echo(summary.describe())
 
 
