@@ -30,7 +30,21 @@ from pipelines.store.retry import retry_late_references
 TASK = {"cache_policy": NONE, "persist_result": False}
 
 
-@task(name="read file", retries=2, retry_delay_seconds=1, **TASK)
+def _transient_io_error(task, task_run, state) -> bool:
+    """Retry a read only when it may succeed next time: a rejected file never will."""
+    try:
+        state.result()
+    except FileRejected:
+        return False
+    except OSError:
+        return True
+    except Exception:
+        return False
+    return False
+
+
+@task(name="read file", retries=2, retry_delay_seconds=1, retry_condition_fn=_transient_io_error,
+      **TASK)  # fmt: skip
 def read_file_task(delivery_file: DeliveryFile):
     return steps.read_file(delivery_file)
 
@@ -92,10 +106,10 @@ def publish_task(con, db_path: Path) -> None:
 
 
 @task(name="build data docs", **TASK)
-def build_docs_task() -> str:
+def build_docs_task(since: dt.datetime) -> str:
     from pipelines.validation.gx_context import build_docs
 
-    return str(build_docs())
+    return str(build_docs(since))
 
 
 def _start_run(con: duckdb.DuckDBPyConnection, run_id: str, started: dt.datetime) -> int:
@@ -159,7 +173,7 @@ def ingest_flow(paths: list[str], db: str | None = None) -> steps.RunSummary:
         except BaseException:
             discard(con, db_path)  # the published warehouse stays as before the run
             raise
-    build_docs_task()
+    build_docs_task(started)
     return summary
 
 

@@ -53,6 +53,9 @@ class Settings:
     """Root of the file-based Great Expectations context (suites are committed)."""
     gx_docs_dir: Path = Path("data/gx_docs")
     """GX Data Docs are built here."""
+    gx_keep_validations: int = 20
+    """GX's results store and Data Docs keep this many latest results per suite (all of
+    them also stay in the warehouse, in meta_gx_results); bounded so loads stay fast."""
     prefect_home: Path = Path("data/prefect")
     """PREFECT_HOME used when the CLI starts a local Prefect API."""
     inbox_poll_seconds: int = 60
@@ -97,6 +100,9 @@ class Settings:
     """Oldest plausible client."""
     load_lock_wait_s: float = 0.0
     """How long a second `outcomes ingest` waits for a running one before giving up."""
+    max_line_bytes: int = 1_048_576
+    """A CSV or JSONL line longer than this (in bytes) rejects its file before parsing: a
+    runaway line (e.g. a 50 MB file without a newline) must not exhaust memory or hang."""
 
     # --- dashboard and SQL console ------------------------------------------------------
     dashboard_host: str = "127.0.0.1"

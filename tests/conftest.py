@@ -56,32 +56,13 @@ def prefect_api(tmp_path_factory) -> Iterator[str]:
     """A real local Prefect server for the session; yields its API URL."""
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    port = free_port()
-    env = {
-        **os.environ,
-        "PREFECT_HOME": str(tmp_path_factory.mktemp("prefect-server")),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_UI_ENABLED": "false",
-    }
-    env.pop("PREFECT_API_URL", None)
-    log = (tmp_path_factory.getbasetemp() / "prefect-server.log").open("w")
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "prefect"), "server", "start",
-         "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}/api"
-    try:
-        wait_for_http(f"{url}/health", timeout_s=180, proc=proc)
-        with temporary_settings(updates={PREFECT_API_URL: url}):
-            yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+    from pipelines.prefect_env import LocalPrefectServer
+
+    home = tmp_path_factory.mktemp("prefect-server")
+    log = tmp_path_factory.getbasetemp() / "prefect-server.log"
+    with LocalPrefectServer(home, log) as server:
+        with temporary_settings(updates={PREFECT_API_URL: server.url}):
+            yield server.url
 
 
 @pytest.fixture

@@ -257,7 +257,7 @@ def client_history(
             )
             if status == "completed":
                 done += 1
-                scores = _score_rows(rng, session, curve, done, with_pre=0.92, with_post=0.6)
+                scores = _score_rows(rng, session, curve, done, with_pre=0.95, with_post=0.8)
             else:  # a few clients fill the form before cancelling: kept, not used
                 scores = _score_rows(rng, session, curve, max(done, 1), 0.1, 0.0)
             yield session, scores, day

@@ -49,7 +49,12 @@ def normalise(raw: pd.DataFrame, entity: str, clinic_timezone: str) -> Normalise
     typed[ROW_NUMBER] = raw[ROW_NUMBER].astype("int64")
     if READ_ERROR in raw:
         for pos in raw.index[raw[READ_ERROR].notna()]:
-            errors[int(pos)].append(str(raw.at[pos, READ_ERROR]))
+            read_error = str(raw.at[pos, READ_ERROR])
+            # one fault, one reason: a column the reader already faulted (a JSON object
+            # where a number is expected) is not also "not a number"
+            named = {part.split(":", 1)[0] for part in read_error.split("; ")}
+            kept = [e for e in errors.get(int(pos), []) if e.split(":", 1)[0] not in named]
+            errors[int(pos)] = [*kept, read_error]
     if entity == "scores":
         typed[SCORES_GIVEN] = typed[list(SCORE_COLUMNS)].notna().sum(axis=1).astype("int64")
     return NormalisedTable(typed, dict(errors))

@@ -15,9 +15,10 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from pipelines.schema import ENTITIES
+from pipelines.schema import ENTITIES, ColumnType
 
 ROW_NUMBER = "_row_number"
 READ_ERROR = "_read_error"
@@ -35,11 +36,25 @@ class RawTable:
     """Columns the file has that the entity does not know (ignored, reported)."""
 
 
-def read_delivery_file(path: Path, entity: str, fmt: str) -> RawTable:
-    """Read `path` as `fmt` and check its columns against `entity`'s contract."""
+def read_delivery_file(
+    path: Path, entity: str, fmt: str, max_line_bytes: int | None = None
+) -> RawTable:
+    """Read `path` as `fmt` and check its columns against `entity`'s contract.
+
+    `max_line_bytes` (default: the ``max_line_bytes`` setting) bounds a CSV/JSONL line;
+    a longer one rejects the file before anything is parsed.
+    """
     readers = {"csv": _read_csv, "jsonl": _read_jsonl, "xlsx": _read_xlsx, "parquet": _read_parquet}
+    if max_line_bytes is None:
+        from pipelines.settings import get_settings
+
+        max_line_bytes = get_settings().max_line_bytes
     try:
-        frame = readers[fmt](path)
+        if path.stat().st_size == 0:
+            raise FileRejected(f"{path.name}: the file is empty (0 bytes)")
+        if fmt in ("csv", "jsonl"):
+            _check_text_file(path, max_line_bytes)
+        frame = readers[fmt](path, entity)
     except FileRejected:
         raise
     except Exception as exc:  # any parser failure is a clear per-file message, never a crash
@@ -94,27 +109,71 @@ def _blank_to_none(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-# --- CSV -------------------------------------------------------------------------------
+# --- text files (CSV, JSONL) -------------------------------------------------------------
+
+_SNIFF_BYTES = 8192
+_CHUNK_BYTES = 1 << 20
+
+
+def _check_text_file(path: Path, max_line_bytes: int) -> None:
+    """Refuse binary content and over-long lines, streaming (never the whole file in memory).
+
+    A 50 MB file without a newline would otherwise be decoded, copied and handed to the
+    parsers as one line; here it costs one 1 MiB chunk past the limit.
+    """
+    with path.open("rb") as fh:
+        head = fh.read(_SNIFF_BYTES)
+        if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+            raise FileRejected(f"{path.name}: UTF-16 text, not UTF-8; export it as UTF-8")
+        if b"\x00" in head:
+            raise FileRejected(
+                f"{path.name}: binary content (NUL bytes), not a text file; "
+                "is it really a .csv/.jsonl export?"
+            )
+        line_no, current, chunk = 1, 0, head  # current: bytes of the open line so far
+        while chunk:
+            newlines = np.flatnonzero(np.frombuffer(chunk, dtype=np.uint8) == 0x0A)
+            if len(newlines):  # lengths of the lines that end in this chunk
+                ended = np.concatenate(([current + int(newlines[0])], np.diff(newlines) - 1))
+                over = np.flatnonzero(ended > max_line_bytes)
+                if len(over):
+                    _line_too_long(path, line_no + int(over[0]), max_line_bytes)
+                line_no += len(newlines)
+                current = len(chunk) - int(newlines[-1]) - 1
+            else:
+                current += len(chunk)
+            if current > max_line_bytes:
+                _line_too_long(path, line_no, max_line_bytes)
+            chunk = fh.read(_CHUNK_BYTES)
+
+
+def _line_too_long(path: Path, line_no: int, max_line_bytes: int) -> None:
+    raise FileRejected(
+        f"{path.name}: line {line_no} is longer than {max_line_bytes:,} bytes (setting "
+        "max_line_bytes); is the file cut or missing its line breaks?"
+    )
 
 
 def _decode(path: Path) -> str:
     data = path.read_bytes()
     if not data.strip():
-        raise FileRejected(f"{path.name}: the file is empty")
+        raise FileRejected(f"{path.name}: the file is empty (only blank space)")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
         raise FileRejected(
-            f"{path.name}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
-            "export it as UTF-8"
+            f"{path.name}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}, "
+            f"line {line}); export it as UTF-8"
         ) from exc
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
+# --- CSV -------------------------------------------------------------------------------
+
+
+def _read_csv(path: Path, entity: str) -> pd.DataFrame:
     text = _decode(path)
     header = text.split("\n", 1)[0]
-    if "\x00" in text[:4096]:
-        raise FileRejected(f"{path.name}: binary content, not a CSV text file")
     delimiter = ";" if header.count(";") > header.count(",") else ","
     names = [_normalise_header(c) for c in next(csv.reader([header], delimiter=delimiter))]
     _reject_duplicate_headers(names, path.name)  # pandas would silently rename them
@@ -131,8 +190,31 @@ def _read_csv(path: Path) -> pd.DataFrame:
         engine="c",
     )
     frame = _blank_to_none(frame)
-    frame[ROW_NUMBER] = range(2, len(frame) + 2)  # header is line 1
+    frame[ROW_NUMBER] = _csv_line_numbers(text, delimiter, len(frame))
     return frame
+
+
+def _csv_line_numbers(text: str, delimiter: str, n_rows: int) -> list[int] | range:
+    """The line on which each record starts (header = line 1), as an editor counts lines.
+
+    One line per record is the common case and needs no second pass; a value spanning
+    lines (quoted line breaks in notes) or skipped blank lines shift later rows.
+    """
+    lines = text.count("\n") + (0 if text.endswith("\n") else 1)
+    if lines == n_rows + 1:
+        return range(2, n_rows + 2)
+    starts: list[int] = []
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    previous = 0
+    try:
+        for record in reader:
+            if record:  # an empty line gives [] and is skipped, as by pandas
+                starts.append(previous + 1)
+            previous = reader.line_num
+    except csv.Error:  # pandas read it; fall back to record numbers rather than fail
+        return range(2, n_rows + 2)
+    starts = starts[1:]  # the header
+    return starts if len(starts) == n_rows else range(2, n_rows + 2)
 
 
 # --- JSONL -----------------------------------------------------------------------------
@@ -146,28 +228,72 @@ def _json_value_to_text(value: object) -> str | None:
     if isinstance(value, list) and all(not isinstance(v, dict | list) for v in value):
         return ";".join("" if v is None else str(v) for v in value)  # a JSON list is a list
     if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False)  # nested: kept as text, fails its type
+        return json.dumps(value, ensure_ascii=False)  # nested: kept as text for the quarantine
     return str(value)
 
 
-def _read_jsonl(path: Path) -> pd.DataFrame:
+def _json_value_problem(name: str, value: object, column_type: ColumnType) -> str | None:
+    """Why a JSON value cannot stand for one cell of `column_type`, else None."""
+    if isinstance(value, dict):
+        what = "a list of single values" if column_type == "list" else "a single value"
+        return f"{name}: a JSON object where {what} is expected"
+    if isinstance(value, list):
+        if column_type != "list":
+            return f"{name}: a JSON list where a single value is expected"
+        if any(isinstance(v, dict | list) for v in value):
+            return f"{name}: a JSON list with nested values where single values are expected"
+    return None
+
+
+class _JsonObject(dict):
+    """A decoded JSON object that remembers keys equal after trimming and case folding."""
+
+    duplicates: tuple[str, ...] = ()
+
+
+def _json_object(pairs: list[tuple[str, object]]) -> _JsonObject:
+    obj = _JsonObject(pairs)
+    seen: set[str] = set()
+    names = [_normalise_header(k) for k, _ in pairs]
+    obj.duplicates = tuple(sorted({n for n in names if n in seen or seen.add(n)}))
+    return obj
+
+
+def _read_jsonl(path: Path, entity: str) -> pd.DataFrame:
     text = _decode(path)
+    types = {c.name: c.type for c in ENTITIES[entity].columns}
     rows: list[dict[str, object]] = []
-    for line_no, line in enumerate(text.splitlines(), start=1):
+    # only "\n" ends a line: str.splitlines() would also split at U+2028, form feeds …
+    # which JSON allows unescaped inside strings
+    for line_no, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:  # numbers stay text exactly as written
-            obj = json.loads(line, parse_float=str, parse_int=str)
+            obj = json.loads(line, parse_float=str, parse_int=str, object_pairs_hook=_json_object)
         except json.JSONDecodeError as exc:
             rows.append({ROW_NUMBER: line_no, READ_ERROR: f"line is not valid JSON: {exc.msg}"})
+            continue
+        except RecursionError:
+            rows.append({ROW_NUMBER: line_no, READ_ERROR: "line is nested too deeply to read"})
             continue
         if not isinstance(obj, dict):
             rows.append({ROW_NUMBER: line_no, READ_ERROR: "line is not a JSON object"})
             continue
         row: dict[str, object] = {}
+        problems: list[str] = []
+        if obj.duplicates:
+            problems.append(
+                f"duplicate key(s) {', '.join(obj.duplicates)} "
+                "(keys are compared trimmed and case-insensitively)"
+            )
         for key, value in obj.items():
-            row[_normalise_header(key)] = _json_value_to_text(value)
+            name = _normalise_header(key)
+            row[name] = _json_value_to_text(value)
+            if name in types and (problem := _json_value_problem(name, value, types[name])):
+                problems.append(problem)
         row[ROW_NUMBER] = line_no
+        if problems:
+            row[READ_ERROR] = "; ".join(problems)
         rows.append(row)
     if not rows:
         raise FileRejected(f"{path.name}: no JSON lines")
@@ -199,7 +325,7 @@ def _cell_to_text(value: object) -> str | None:
     return str(value)
 
 
-def _read_xlsx(path: Path) -> pd.DataFrame:
+def _read_xlsx(path: Path, entity: str) -> pd.DataFrame:
     from openpyxl import load_workbook
 
     workbook = load_workbook(path, read_only=True, data_only=True)
@@ -228,17 +354,34 @@ def _read_xlsx(path: Path) -> pd.DataFrame:
 # --- Parquet ---------------------------------------------------------------------------
 
 
-def _read_parquet(path: Path) -> pd.DataFrame:
+def _read_parquet(path: Path, entity: str) -> pd.DataFrame:
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     table = pq.read_table(path)
     _reject_duplicate_headers([_normalise_header(n) for n in table.column_names], path.name)
+    types = {c.name: c.type for c in ENTITIES[entity].columns}
     columns: dict[str, pa.Array] = {}
     for name, col in zip(table.column_names, table.columns, strict=True):
+        header = _normalise_header(name)
+        if header not in types:
+            continue  # ignored (and reported) anyway: its type does not matter
         if pa.types.is_list(col.type) or pa.types.is_large_list(col.type):
+            item = col.type.value_type
+            if types[header] != "list" or pa.types.is_nested(item):
+                raise FileRejected(
+                    f"{path.name}: column {name!r} holds lists ({col.type}); "
+                    f"{header} takes a single value per row"
+                    if types[header] != "list"
+                    else f"{path.name}: column {name!r} holds nested lists ({col.type})"
+                )
             col = pc.binary_join(pc.cast(col, pa.list_(pa.string())), ";")
+        elif pa.types.is_nested(col.type):
+            raise FileRejected(
+                f"{path.name}: column {name!r} holds nested values ({col.type}); "
+                "only single values (text, numbers, dates, booleans) can be read"
+            )
         elif pa.types.is_boolean(col.type):
             col = pc.if_else(col, "true", "false")
         elif pa.types.is_timestamp(col.type):
@@ -246,13 +389,22 @@ def _read_parquet(path: Path) -> pd.DataFrame:
             offset = "%z" if col.type.tz else ""
             col = pc.strftime(seconds, format=f"%Y-%m-%dT%H:%M:%S{offset}")
         elif pa.types.is_floating(col.type):
-            # 168.0 -> "168", 59.5 -> "59.5": the text a person would have typed
-            as_int = pc.cast(pc.cast(col, pa.int64(), safe=False), pa.string())
-            is_int = pc.equal(pc.floor(col), col)
+            # 168.0 -> "168", 59.5 -> "59.5": the text a person would have typed; only
+            # where the int64 cast is exact (not 1e20, inf or nan)
+            col = pc.cast(col, pa.float64())
+            is_int = pc.and_(pc.equal(pc.floor(col), col), pc.less(pc.abs(col), 2.0**53))
+            small = pc.if_else(is_int, col, 0.0)
+            as_int = pc.cast(pc.cast(small, pa.int64()), pa.string())
             col = pc.if_else(is_int, as_int, pc.cast(col, pa.string()))
         elif not pa.types.is_string(col.type):
             col = pc.cast(col, pa.string())
-        columns[_normalise_header(name)] = col
+        columns[header] = col
     frame = pa.table(list(columns.values()), names=list(columns)).to_pandas()
-    frame[ROW_NUMBER] = range(1, len(frame) + 1)
+    if not columns:  # no known column: keep the row count for the contract check
+        frame = pd.DataFrame(index=range(table.num_rows))
+    # every column name counts for the contract check (extra ones are reported)
+    for name in table.column_names:
+        if _normalise_header(name) not in frame:
+            frame[_normalise_header(name)] = None
+    frame[ROW_NUMBER] = range(1, table.num_rows + 1)
     return _blank_to_none(frame)

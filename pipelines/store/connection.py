@@ -12,6 +12,7 @@ by the next run). A lock file (``<db>.lock``) keeps a second load out.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import shutil
@@ -27,6 +28,10 @@ from pipelines.store.ddl import ensure_schema
 
 class WarehouseBusy(RuntimeError):
     """Another load holds the warehouse."""
+
+
+class NotAWarehouse(ValueError):
+    """The warehouse path holds a file that is not a DuckDB database (left untouched)."""
 
 
 def working_copy_path(db_path: Path) -> Path:
@@ -92,8 +97,13 @@ def discard(con: duckdb.DuckDBPyConnection, db_path: Path) -> None:
 def _check_is_duckdb(db_path: Path) -> None:
     with db_path.open("rb") as fh:
         header = fh.read(16)
-    if len(header) >= 12 and header[8:12] != b"DUCK":
-        raise ValueError(f"{db_path} is not a DuckDB database; refusing to load into it")
+    if len(header) < 12 or header[8:12] != b"DUCK":  # DuckDB files carry "DUCK" at byte 8
+        what = "an empty file" if not header else f"a {db_path.stat().st_size:,}-byte file"
+        raise NotAWarehouse(
+            f"{db_path} is not a DuckDB database ({what} without the DuckDB header); refusing "
+            "to load into it and leaving it as it is. Point --db (or OUTCOMES_DB) at the "
+            "warehouse file, or move this file away to start a new warehouse there."
+        )
 
 
 def open_writer(db_path: Path) -> duckdb.DuckDBPyConnection:
@@ -102,3 +112,65 @@ def open_writer(db_path: Path) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(str(db_path))
     ensure_schema(con)
     return con
+
+
+def file_state(path: Path) -> tuple[int, int, int] | None:
+    """Identity of the warehouse file (a publish replaces it: new inode)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+def describe_load_failure(exc: BaseException, warehouse: Path) -> str:
+    """What went wrong in words a user can act on (environment faults), else the error."""
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    text = " ".join(str(e) for e in chain)
+    names = {type(e).__name__ for e in chain}
+    if names & {"ConnectError", "ConnectTimeout"} or "Failed to reach API" in text:
+        url = os.environ.get("PREFECT_API_URL", "(not set)")
+        return (
+            f"cannot reach the Prefect API at {url} (PREFECT_API_URL). Start it with "
+            "`prefect server start`, or unset PREFECT_API_URL to let outcomes start a "
+            "temporary local one, then run again."
+        )
+    folder = warehouse.parent
+    errnos = {e.errno for e in chain if isinstance(e, OSError)}
+    if errnos & {errno.ENOSPC, errno.EFBIG, errno.EDQUOT} or any(
+        m in text for m in ("No space left", "File too large", "Disk quota exceeded")
+    ):
+        why = next(
+            m for m in ("No space left", "File too large", "Disk quota exceeded", "") if m in text
+        )
+        return (
+            f"not enough space to write the warehouse in {folder} ({why or 'disk full'}); "
+            "the load needs room for a working copy of the warehouse plus the new rows. "
+            "Free some space and run again."
+        )
+    for e in chain:
+        if isinstance(e, OSError) and e.errno in (errno.EEXIST, errno.ENOTDIR):
+            blocker = Path(e.filename) if e.filename else folder
+            if blocker.is_file():
+                return (
+                    f"cannot write to {folder}: {blocker} is a file, not a folder. "
+                    "Point --db (or OUTCOMES_DB) at a path in a folder."
+                )
+    denied = errnos & {errno.EACCES, errno.EPERM, errno.EROFS} or any(
+        m in text for m in ("Permission denied", "Read-only file system")
+    )
+    if denied:
+        detail = next(
+            (f"{e.strerror}: {e.filename}" for e in chain if isinstance(e, OSError) and e.filename),
+            "Permission denied" if "Permission denied" in text else "Read-only file system",
+        )
+        return (
+            f"cannot write to {folder} ({detail}); the load writes a working copy and a lock "
+            "file next to the warehouse, so its folder must be writable. Fix the "
+            "permissions or point --db (or OUTCOMES_DB) elsewhere."
+        )
+    return f"{type(exc).__name__}: {exc}"

@@ -8,6 +8,7 @@ Suites, the pandas data source and its assets are committed under
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 from functools import cache
 from pathlib import Path
@@ -114,11 +115,40 @@ def run_validation(suite_name: str, frame, parameters: dict[str, Any] | None = N
     )
 
 
-def build_docs() -> Path:
-    """Rebuild the Data Docs site; returns its index.html."""
+def build_docs(since: dt.datetime | None = None) -> Path:
+    """Render the validations run since `since` (all kept ones when None) into the Data
+    Docs site and refresh its index; returns index.html.
+
+    GX's results store and the site keep only the latest ``gx_keep_validations`` results
+    per suite (every result also stays in the warehouse's ``meta_gx_results``): rendering
+    grows with what is kept, and a load must not get slower with every run before it.
+    """
     ctx = get_context()
-    ctx.build_data_docs()
-    return get_settings().path("gx_docs_dir") / "index.html"
+    settings = get_settings()
+    kept = _prune_validation_results(ctx, settings.gx_keep_validations)
+    fresh = [k for k in kept if since is None or k.run_id.run_time >= since]
+    ctx.build_data_docs(resource_identifiers=fresh or None)
+    return settings.path("gx_docs_dir") / "index.html"
+
+
+def _prune_validation_results(ctx, keep: int) -> list:
+    """Drop all but the newest `keep` results per suite, from the store and the site."""
+    store = ctx.validation_results_store
+    by_suite: dict[str, list] = {}
+    for key in store.list_keys():
+        by_suite.setdefault(key.expectation_suite_identifier.name, []).append(key)
+    kept = []
+    for keys in by_suite.values():
+        keys.sort(key=lambda k: k.run_id.run_time)
+        for old in keys[:-keep]:
+            store.remove_key(old)
+        kept.extend(keys[-keep:])
+    pages = get_settings().path("gx_docs_dir") / "validations"
+    wanted = {pages.joinpath(*k.to_tuple()).with_suffix(".html") for k in kept}
+    for page in pages.rglob("*.html") if pages.exists() else []:
+        if page not in wanted:
+            page.unlink()
+    return kept
 
 
 __all__ = ["PROJECT_ROOT", "get_context", "run_validation", "write_suites", "build_docs"]

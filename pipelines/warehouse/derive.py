@@ -142,10 +142,13 @@ def _fill_t_quantiles(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def rebuild_derived(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
-    """(Re)create every mart from the stg_* relations; runs inside the caller's transaction."""
+def rebuild_derived(
+    con: duckdb.DuckDBPyConnection, settings: Settings, marts: tuple[str, ...] = MARTS
+) -> None:
+    """(Re)create the marts (default: all, in order) from the stg_* relations; runs inside
+    the caller's transaction. `marts` lets the benchmark floor build only what it compares."""
     params = sql_parameters(con, settings)
-    for mart in MARTS:
+    for mart in marts:
         if mart == "mart_cohort_outcomes":
             _fill_t_quantiles(con)
         _create_mart(con, mart, params)
