@@ -62,19 +62,36 @@ def _run_ingest(paths: list[Path], db: Path | None):
     if missing:
         console.print(f"[red]no such file or folder: {', '.join(missing)}[/]")
         raise typer.Exit(2)
-    configure_prefect(get_settings())
+    settings = get_settings()
+    configure_prefect(settings)
+    warehouse = db or settings.db_path
+    from pipelines.store.connection import describe_load_failure, file_state
+
+    state_before = file_state(warehouse)
     with console.status(f"loading {', '.join(str(p) for p in paths)} …", spinner="dots"):
+        from rich.markup import escape
+
         from pipelines.flows import ingest_flow
         from pipelines.report import summary_lines, summary_table
-        from pipelines.store.connection import WarehouseBusy
+        from pipelines.store.connection import NotAWarehouse, WarehouseBusy
 
         try:
             summary = ingest_flow([str(p) for p in paths], str(db) if db else None)
         except WarehouseBusy as exc:
-            console.print(f"[red]{exc}[/]")
+            console.print(f"[red]{escape(str(exc))}[/]")
             raise typer.Exit(3) from exc
+        except NotAWarehouse as exc:
+            console.print(f"[red]ingest failed: {escape(str(exc))}[/]")
+            raise typer.Exit(1) from exc
         except Exception as exc:  # the run failed: say why, exit non-zero, keep the trace
-            console.print(f"[red]ingest failed: {type(exc).__name__}: {exc}[/]")
+            reason = describe_load_failure(exc, warehouse)
+            unchanged = file_state(warehouse) == state_before
+            outcome = (
+                "The warehouse is unchanged."
+                if unchanged
+                else f"The load was published to {warehouse} before the failure."
+            )
+            console.print(f"[red]ingest failed: {escape(reason)} {escape(outcome)}[/]")
             raise typer.Exit(1) from exc
     console.print(summary_table(summary))
     for line in summary_lines(summary):
@@ -103,21 +120,82 @@ def demo(
     clients: Annotated[int, typer.Option("--clients", min=10, help="Clients to generate.")] = 300,
     seed: Annotated[int, typer.Option("--seed")] = 42,
     db: Annotated[Path | None, typer.Option("--db", help="Warehouse file.")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Where the export goes (default: data/demo).")
+    ] = None,
+    dashboard: Annotated[
+        bool, typer.Option("--dashboard/--no-dashboard", help="Serve the dashboard afterwards.")
+    ] = True,
+    port: Annotated[int | None, typer.Option("--port", help="Dashboard port.")] = None,
 ) -> None:
-    """The main job on generated data: write a demo export, load both of its deliveries."""
+    """The main job on generated data: write a demo export, load both of its deliveries,
+    then serve the dashboard on localhost."""
     from pipelines.generate import generate_export
     from pipelines.settings import get_settings
 
     settings = get_settings()
-    out = settings.path("demo_dir")
+    out = out or settings.path("demo_dir")
     typer.echo(f"generating a demo export of {clients} clients into {out} …")
-    summary = generate_export(out, n_clients=clients, seed=seed, fault_rate=0.03, fmt="mixed")
+    summary = generate_export(
+        out, n_clients=clients, seed=seed, fault_rate=0.03, fmt="mixed", progress=True
+    )
     typer.echo(summary.describe())
     for delivery in ("delivery-1", "delivery-2"):  # two deliveries arrive one after the other
         _run_ingest([out / delivery], db)
     warehouse = db or settings.db_path
     typer.echo(f"\nwarehouse: {warehouse}")
     typer.echo('query it:  .venv/bin/outcomes sql "select * from cohort_outcomes"')
+    if dashboard:
+        _serve_dashboard(db, None, port)
+    else:
+        typer.echo("open the dashboard:  .venv/bin/outcomes dashboard")
+
+
+def _serve_dashboard(db: Path | None, host: str | None, port: int | None) -> None:
+    from dashboard.app import run
+    from pipelines.settings import get_settings
+
+    settings = get_settings()
+    address = f"http://{host or settings.dashboard_host}:{port or settings.dashboard_port}/"
+    typer.secho(f"\ndashboard: {address}  (Ctrl-C to stop)", fg="green", bold=True)
+    run(db, host, port)
+
+
+@app.command("dashboard")
+def dashboard_command(
+    db: Annotated[Path | None, typer.Option("--db", help="Warehouse file.")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Port (default 8050).")] = None,
+    host: Annotated[
+        str | None, typer.Option("--host", help="Address to bind (default 127.0.0.1).")
+    ] = None,
+) -> None:
+    """Serve the dashboard: overview, cohorts, client, therapists, data quality, SQL."""
+    _serve_dashboard(db, host, port)
+
+
+@app.command()
+def sql(
+    query: Annotated[str, typer.Argument(help="One SELECT or WITH query over the views.")],
+    db: Annotated[Path | None, typer.Option("--db", help="Warehouse file.")] = None,
+    csv_out: Annotated[
+        Path | None, typer.Option("--csv", help="Also write the rows to this CSV file.")
+    ] = None,
+) -> None:
+    """Run a read-only query over the analyst views (docs/sql.md), with the dashboard's
+    guards: SELECT/WITH only, the spec's views only, a time limit and a row cap."""
+    from dashboard.sql_console import QueryRefused, format_result, run_query
+
+    try:
+        result = run_query(db, query)
+    except QueryRefused as exc:
+        typer.secho(f"refused: {exc}", fg="red", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(format_result(result))
+    if csv_out is not None:
+        from pipelines.csv_safe import write_csv
+
+        write_csv(result.rows, csv_out)
+        typer.echo(f"wrote {len(result.rows)} rows to {csv_out}")
 
 
 @app.command()

@@ -60,9 +60,11 @@ def prefect_api(tmp_path_factory) -> Iterator[str]:
 
     home = tmp_path_factory.mktemp("prefect-server")
     log = tmp_path_factory.getbasetemp() / "prefect-server.log"
-    with LocalPrefectServer(home, log) as server:
-        with temporary_settings(updates={PREFECT_API_URL: server.url}):
-            yield server.url
+    with (
+        LocalPrefectServer(home, log) as server,
+        temporary_settings(updates={PREFECT_API_URL: server.url}),
+    ):
+        yield server.url
 
 
 @pytest.fixture

@@ -1,0 +1,100 @@
+"""The Dash app: `create_app(db_path)` builds it, `run(...)` serves it.
+
+Nothing is read from the warehouse here; pages read through dashboard.data per request.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import dash
+import flask
+from dash import dcc, html
+
+from dashboard import data, ids
+from dashboard.components import GX_DOCS_ROUTE
+from pipelines.settings import get_settings
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+NAV_ITEMS: tuple[tuple[str, str], ...] = (
+    ("/", "Overview"),
+    ("/cohorts", "Cohorts"),
+    ("/client", "Client"),
+    ("/therapists", "Therapists"),
+    ("/quality", "Data quality"),
+    ("/sql", "SQL"),
+)
+
+
+def navbar() -> html.Nav:
+    return html.Nav(
+        [html.Span("Foot-massage outcomes", className="brand")]
+        + [dcc.Link(label, href=href, className="nav-link") for href, label in NAV_ITEMS],
+        id=ids.NAVBAR,
+        className="navbar",
+    )
+
+
+def _serve_gx_docs(server: flask.Flask) -> None:
+    """Serve the Great Expectations Data Docs folder (static HTML) under /gx-docs/."""
+    docs_dir = get_settings().path("gx_docs_dir")
+
+    @server.route(GX_DOCS_ROUTE, defaults={"path": "index.html"})
+    @server.route(GX_DOCS_ROUTE + "<path:path>")
+    def gx_docs(path: str):  # send_from_directory refuses paths outside docs_dir
+        if not docs_dir.is_dir():
+            flask.abort(404, f"No Data Docs at {docs_dir}: they are built by `outcomes ingest`.")
+        return flask.send_from_directory(docs_dir, path)
+
+
+def create_app(db_path: Path | None = None) -> dash.Dash:
+    """Build the app reading `db_path` (default: settings.db). Call once per process."""
+    data.configure(db_path)
+    app = dash.Dash(
+        "dashboard",  # not __name__: that is "__main__" under `python -m dashboard.app`
+        use_pages=True,
+        pages_folder=str(PACKAGE_DIR / "pages"),
+        assets_folder=str(PACKAGE_DIR / "assets"),
+        title="Foot-massage outcomes",
+        # pages are built per request from the warehouse: don't call every layout at start
+        suppress_callback_exceptions=True,
+        serve_locally=True,  # clinics are often offline: no CDN
+    )
+    app.layout = html.Div(
+        [navbar(), html.Main(dash.page_container, id=ids.PAGE_CONTENT, className="content")]
+    )
+    _serve_gx_docs(app.server)
+    return app
+
+
+def run(
+    db_path: Path | None = None,
+    host: str | None = None,
+    port: int | None = None,
+    debug: bool = False,
+) -> None:
+    """Serve the dashboard (blocking). Defaults come from the settings."""
+    settings = get_settings()
+    app = create_app(db_path)
+    app.run(
+        host=host or settings.dashboard_host,
+        port=int(port or settings.dashboard_port),
+        debug=debug,
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Serve the outcomes dashboard.")
+    parser.add_argument(
+        "--db", type=Path, default=None, help="warehouse file (default: setting db)"
+    )
+    parser.add_argument("--host", default=None)
+    parser.add_argument("--port", type=int, default=None)
+    parser.add_argument("--debug", action="store_true")
+    args = parser.parse_args(argv)
+    run(args.db, args.host, args.port, args.debug)
+
+
+if __name__ == "__main__":
+    main()

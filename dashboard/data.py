@@ -1,0 +1,695 @@
+"""Everything the dashboard reads from the warehouse. The ONLY dashboard module with SQL.
+
+Why short read-only connections: a load publishes a new warehouse file with `os.replace`.
+DuckDB keeps an open database alive per process, so a long-lived connection would keep
+reading the old (replaced) file forever. Every public function therefore opens the file
+read-only, runs a few small queries and closes it. Opening can fail for a moment (a writer
+holding the lock, the file being swapped): we retry a few times with a jittered pause.
+
+Functions return pandas DataFrames or plain dicts; nothing is read at import time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import random
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import duckdb
+import pandas as pd
+
+from pipelines.settings import COHORTS, METRICS, get_settings
+
+T = TypeVar("T")
+
+ANALYST_VIEWS: tuple[str, ...] = (
+    "clients", "therapists", "sessions", "scores", "courses", "course_progress",
+    "cohort_outcomes", "alerts", "quarantine", "load_log",
+)  # fmt: skip
+SAFETY_ALERTS: tuple[str, ...] = (
+    "contraindication", "discomfort", "spine_pressure", "unqualified_therapist",
+)  # fmt: skip
+SMALL_N = 10  # groups below this are labelled "small n" (never hidden)
+_ATTEMPTS = 6  # with the pauses below: gives a busy file about 1–3 s
+
+# The db path the running app reads; set by dashboard.app.create_app (None = settings.db).
+CONFIG: dict[str, Path | None] = {"db_path": None}
+
+
+class WarehouseUnavailable(RuntimeError):
+    """The warehouse file is missing or could not be opened after a few retries."""
+
+
+def configure(db_path: Path | None) -> None:
+    CONFIG["db_path"] = Path(db_path) if db_path is not None else None
+
+
+def current_db(db: Path | None = None) -> Path:
+    if db is not None:
+        return Path(db)
+    return CONFIG["db_path"] or get_settings().db_path
+
+
+@contextmanager
+def connection(db: Path | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A short-lived read-only connection, retried on lock/IO errors."""
+    path = current_db(db)
+    if not path.exists():
+        raise WarehouseUnavailable(f"No warehouse at {path}: load data with `outcomes ingest`.")
+    last: Exception | None = None
+    for attempt in range(_ATTEMPTS):
+        try:
+            con = duckdb.connect(str(path), read_only=True)
+            break
+        except (duckdb.IOException, duckdb.ConnectionException) as exc:
+            last = exc
+            time.sleep(random.uniform(0.05, 0.15) * (attempt + 1))  # jitter: no lock-step retries
+    else:
+        raise WarehouseUnavailable(f"Could not open {path}: {last}") from last
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def read(work: Callable[[duckdb.DuckDBPyConnection], T], db: Path | None = None) -> T:
+    """Run `work` on one short connection; retried as a whole when the file was busy."""
+    for attempt in range(_ATTEMPTS):
+        try:
+            with connection(db) as con:
+                return work(con)
+        except duckdb.IOException:
+            if attempt == _ATTEMPTS - 1:
+                raise
+            time.sleep(random.uniform(0.02, 0.08) * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+def _df(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> pd.DataFrame:
+    return con.execute(sql, params or {}).df()
+
+
+def _one(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> dict[str, Any] | None:
+    cur = con.execute(sql, params or {})
+    row = cur.fetchone()
+    if row is None:
+        return None
+    return dict(zip([d[0] for d in cur.description], row, strict=True))
+
+
+def _check_metric(metric: str) -> str:
+    # metric becomes a column name in some queries: only the three known names are allowed
+    if metric not in METRICS:
+        raise ValueError(f"unknown metric {metric!r}; expected one of {', '.join(METRICS)}")
+    return metric
+
+
+# --- small statistics helpers ---------------------------------------------------------------
+
+
+def t975(df: int) -> float:
+    from scipy.stats import t  # lazy: scipy is only needed once a page asks for an interval
+
+    return float(t.ppf(0.975, df))
+
+
+def mean_ci(values: pd.Series) -> dict[str, Any]:
+    """n, mean and its 95 % t interval (None when n < 2), like cohort_outcomes."""
+    v = pd.to_numeric(values, errors="coerce").dropna().astype(float)
+    n = int(len(v))
+    out: dict[str, Any] = {"n": n, "mean": None, "ci_low": None, "ci_high": None}
+    if n == 0:
+        return out
+    out["mean"] = float(v.mean())
+    if n >= 2:
+        half = t975(n - 1) * float(v.std(ddof=1)) / math.sqrt(n)
+        out["ci_low"], out["ci_high"] = out["mean"] - half, out["mean"] + half
+    return out
+
+
+def wilson_ci(successes: int, n: int) -> tuple[float | None, float | None, float | None]:
+    """Rate with its 95 % Wilson interval (good for small n and rates near 0 or 1)."""
+    if n == 0:
+        return None, None, None
+    z = 1.959963984540054
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return p, max(0.0, centre - half), min(1.0, centre + half)
+
+
+def _ratio(a: int, b: int) -> float | None:
+    return a / b if b else None
+
+
+# --- overview -------------------------------------------------------------------------------
+
+_COURSE_COUNTS = """
+SELECT count(DISTINCT client_id) FILTER (WHERE status = 'in_progress') AS active_clients,
+       count(*) FILTER (WHERE status = 'in_progress') AS in_progress,
+       count(*) FILTER (WHERE status = 'completed') AS completed,
+       count(*) FILTER (WHERE status = 'dropped_out') AS dropped_out,
+       max(as_of) AS as_of
+FROM courses
+"""
+
+_OPEN_SAFETY_ALERTS = """
+-- "open" = a safety alert on a course that is still in progress
+SELECT count(*) AS n
+FROM alerts AS a
+JOIN courses AS c ON c.course_id = a.course_id
+WHERE c.status = 'in_progress' AND a.alert_type IN (SELECT unnest($types::VARCHAR[]))
+"""
+
+_WEEKLY = """
+SELECT date_trunc('week', session_date)::DATE AS week, count(*) AS sessions
+FROM sessions
+WHERE status = 'completed'
+GROUP BY week
+ORDER BY week
+"""
+
+_LAST_RUN = """
+SELECT run_id, started_at, finished_at, status, files_loaded, files_rejected, files_skipped,
+       rows_loaded, rows_quarantined, message
+FROM meta_runs
+ORDER BY started_at DESC
+LIMIT 1
+"""
+
+
+def _overview(con: duckdb.DuckDBPyConnection, metric: str = "pain") -> dict[str, Any]:
+    counts = _one(con, _COURSE_COUNTS) or {}
+    finished = counts["completed"] + counts["dropped_out"]
+    outcomes = _df(
+        con,
+        """
+        SELECT improvement, responder FROM course_progress
+        WHERE metric = $metric AND status = 'completed' AND improvement IS NOT NULL
+        """,
+        {"metric": _check_metric(metric)},
+    )
+    improvement = mean_ci(outcomes["improvement"])
+    rate, low, high = wilson_ci(int(outcomes["responder"].sum()), len(outcomes))
+    return {
+        **counts,
+        "completion_rate": _ratio(counts["completed"], finished),
+        "dropout_rate": _ratio(counts["dropped_out"], finished),
+        "metric": metric,
+        "improvement": improvement,
+        "responder": {"n": len(outcomes), "rate": rate, "ci_low": low, "ci_high": high},
+        "open_safety_alerts": _one(con, _OPEN_SAFETY_ALERTS, {"types": list(SAFETY_ALERTS)})["n"],
+        "open_quarantine": _one(con, "SELECT count(*) AS n FROM quarantine")["n"],
+        "weekly": _df(con, _WEEKLY),
+        "last_run": _one(con, _LAST_RUN),
+        "last_file_loaded_at": _one(con, "SELECT max(loaded_at) AS t FROM load_log")["t"],
+    }
+
+
+def overview(db: Path | None = None, metric: str = "pain") -> dict[str, Any]:
+    """KPIs of the overview page (one connection)."""
+    return read(lambda con: _overview(con, metric), db)
+
+
+# --- cohorts --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CourseFilter:
+    """Which courses a cohort figure uses: first session within [start, end], and (when
+    given) at least one session by the therapist."""
+
+    start: dt.date | None = None
+    end: dt.date | None = None
+    therapist_id: str | None = None
+
+    def params(self) -> dict[str, Any]:
+        return {"start": self.start, "end": self.end, "therapist": self.therapist_id}
+
+
+_PICKED_COURSES = """
+picked AS (
+    SELECT c.course_id, c.cohort, c.status
+    FROM courses AS c
+    WHERE ($start::DATE IS NULL OR c.first_session_date >= $start::DATE)
+      AND ($end::DATE IS NULL OR c.first_session_date <= $end::DATE)
+      AND ($therapist::VARCHAR IS NULL OR EXISTS (
+            SELECT 1 FROM sessions AS s
+            WHERE s.course_id = c.course_id AND s.therapist_id = $therapist::VARCHAR))
+)"""
+
+
+def _trajectory(con, metric: str, flt: CourseFilter) -> pd.DataFrame:
+    m = _check_metric(metric)
+    sql = f"""
+    WITH {_PICKED_COURSES},
+    pre AS (
+        SELECT p.cohort, sc.session_number, sc.{m} AS value
+        FROM scores AS sc
+        JOIN picked AS p ON p.course_id = sc.course_id
+        WHERE sc.timing = 'pre' AND sc.session_status = 'completed'
+          AND sc.{m} IS NOT NULL AND sc.session_number BETWEEN 1 AND 15
+    )
+    SELECT cohort, session_number, count(*) AS n, avg(value) AS mean,
+           stddev_samp(value) AS sd
+    FROM pre
+    GROUP BY cohort, session_number
+    ORDER BY cohort, session_number
+    """
+    df = _df(con, sql, flt.params())
+    half = [
+        t975(int(n) - 1) * sd / math.sqrt(n) if n >= 2 and pd.notna(sd) else math.nan
+        for n, sd in zip(df["n"], df["sd"], strict=True)
+    ]
+    df["ci_low"] = df["mean"] - pd.Series(half, index=df.index, dtype=float)
+    df["ci_high"] = df["mean"] + pd.Series(half, index=df.index, dtype=float)
+    df["metric"] = m
+    return df
+
+
+def _distribution(con, metric: str, flt: CourseFilter) -> pd.DataFrame:
+    sql = f"""
+    WITH {_PICKED_COURSES}
+    SELECT p.course_id, p.cohort, cp.improvement, cp.responder
+    FROM picked AS p
+    JOIN course_progress AS cp ON cp.course_id = p.course_id
+    WHERE cp.metric = $metric AND p.status = 'completed' AND cp.improvement IS NOT NULL
+    ORDER BY p.cohort, p.course_id
+    """
+    return _df(con, sql, {**flt.params(), "metric": _check_metric(metric)})
+
+
+def _rates(con, metric: str, flt: CourseFilter) -> pd.DataFrame:
+    sql = f"""
+    WITH {_PICKED_COURSES}
+    SELECT cohort, count(*) AS courses,
+           count(*) FILTER (WHERE status = 'completed') AS completed,
+           count(*) FILTER (WHERE status = 'dropped_out') AS dropped_out,
+           count(*) FILTER (WHERE status = 'in_progress') AS in_progress
+    FROM picked
+    GROUP BY cohort
+    """
+    counts = _df(con, sql, flt.params()).set_index("cohort")
+    dist = _distribution(con, metric, flt)
+    rows = []
+    for cohort in COHORTS:
+        if cohort not in counts.index:
+            continue
+        c = counts.loc[cohort]
+        sub = dist[dist["cohort"] == cohort]
+        stats = mean_ci(sub["improvement"])
+        rate, r_low, r_high = wilson_ci(int(sub["responder"].sum()), len(sub))
+        finished = int(c["completed"] + c["dropped_out"])
+        rows.append(
+            {
+                "cohort": cohort,
+                "courses": int(c["courses"]),
+                "completed": int(c["completed"]),
+                "dropped_out": int(c["dropped_out"]),
+                "in_progress": int(c["in_progress"]),
+                "completion_rate": _ratio(int(c["completed"]), finished),
+                "dropout_rate": _ratio(int(c["dropped_out"]), finished),
+                "n": stats["n"],
+                "mean_improvement": stats["mean"],
+                "ci_low": stats["ci_low"],
+                "ci_high": stats["ci_high"],
+                "responder_rate": rate,
+                "responder_ci_low": r_low,
+                "responder_ci_high": r_high,
+                "small_n": stats["n"] < SMALL_N,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def cohort_trajectories(
+    metric: str, flt: CourseFilter | None = None, db: Path | None = None
+) -> pd.DataFrame:
+    """Mean pre score per cohort and session_number 1–15 with its 95 % interval."""
+    return read(lambda con: _trajectory(con, metric, flt or CourseFilter()), db)
+
+
+def improvement_distribution(
+    metric: str, flt: CourseFilter | None = None, db: Path | None = None
+) -> pd.DataFrame:
+    """Improvement of every completed course (one row per course)."""
+    return read(lambda con: _distribution(con, metric, flt or CourseFilter()), db)
+
+
+def cohort_rates(
+    metric: str, flt: CourseFilter | None = None, db: Path | None = None
+) -> pd.DataFrame:
+    """Per cohort: course counts, completion/dropout, mean improvement and responder rate."""
+    return read(lambda con: _rates(con, metric, flt or CourseFilter()), db)
+
+
+def cohort_page(
+    metric: str, flt: CourseFilter | None = None, db: Path | None = None
+) -> dict[str, pd.DataFrame]:
+    """The three cohort datasets on one connection (what the cohorts callback needs)."""
+    flt = flt or CourseFilter()
+
+    def work(con):
+        return {
+            "trajectory": _trajectory(con, metric, flt),
+            "distribution": _distribution(con, metric, flt),
+            "rates": _rates(con, metric, flt),
+        }
+
+    return read(work, db)
+
+
+def filter_options(db: Path | None = None) -> dict[str, Any]:
+    """Therapists and the date span of courses, for the cohort filters."""
+
+    def work(con):
+        span = _one(
+            con, "SELECT min(first_session_date) AS lo, max(first_session_date) AS hi FROM courses"
+        )
+        th = _df(con, "SELECT therapist_id, name FROM therapists ORDER BY therapist_id")
+        return {"date_min": span["lo"], "date_max": span["hi"], "therapists": th}
+
+    return read(work, db)
+
+
+# --- client ---------------------------------------------------------------------------------
+
+
+def search_clients(text: str, limit: int = 20, db: Path | None = None) -> pd.DataFrame:
+    """Clients whose id starts with / contains `text`, or whose name contains it."""
+    sql = """
+    WITH q AS (SELECT lower(trim($text)) AS q)
+    SELECT c.client_id, c.name, c.cohort
+    FROM clients AS c, q
+    WHERE contains(lower(c.client_id), q.q) OR contains(lower(coalesce(c.name, '')), q.q)
+    ORDER BY lower(c.client_id) = q.q DESC,          -- exact id first
+             starts_with(lower(c.client_id), q.q) DESC,  -- then id prefix
+             c.client_id
+    LIMIT $limit
+    """
+    return read(lambda con: _df(con, sql, {"text": text or "", "limit": int(limit)}), db)
+
+
+@dataclass
+class ClientDetail:
+    client: dict[str, Any]
+    courses: pd.DataFrame
+    current_course: dict[str, Any] | None
+    sessions: pd.DataFrame  # sessions of the current course, pre_/post_<metric> columns
+    progress: pd.DataFrame  # course_progress of the current course, with labels
+    alerts: pd.DataFrame  # most recent alerts of the client
+    last_session: dict[str, Any] | None  # the client's latest completed session
+    mcid: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def discomfort_at_last_session(self) -> bool:
+        return bool(self.last_session and self.last_session.get("discomfort_reported"))
+
+
+def _score_columns() -> str:
+    return ", ".join(f"pre.{m} AS pre_{m}, post.{m} AS post_{m}" for m in METRICS)
+
+
+def _labels(row: pd.Series, mcid: float) -> dict[str, str]:
+    if pd.isna(row["improvement"]):
+        return {"improvement_label": "not enough scores yet", "responder_label": "—",
+                "reliable_label": "—"}  # fmt: skip
+    pct = "" if pd.isna(row["pct_improvement"]) else f" ({row['pct_improvement']:.0f} %)"
+    if row["responder"]:
+        responder = f"responder (≥ MCID {mcid:g})"
+    elif row["worsened"]:
+        responder = f"worsened (≤ −{mcid:g})"
+    else:
+        responder = f"below MCID {mcid:g}"
+    if pd.isna(row["reliable_improvement"]):
+        reliable = "RCI not available"
+    else:
+        reliable = "reliable improvement" if row["reliable_improvement"] else "not reliable"
+    return {
+        "improvement_label": f"{row['improvement']:+.1f} points{pct}",
+        "responder_label": responder,
+        "reliable_label": reliable,
+    }
+
+
+def _client_detail(con, client_id: str) -> ClientDetail | None:
+    client = _one(
+        con,
+        """
+        SELECT client_id, name, birth_date, sex, height_cm, weight_kg, bmi, athlete, cohort,
+               contraindications, intake_date
+        FROM clients WHERE client_id = $id
+        """,
+        {"id": client_id},
+    )
+    if client is None:
+        return None
+    courses = _df(
+        con,
+        """
+        SELECT course_id, status, sessions_completed, first_session_date, last_session_date,
+               contraindicated, elderly, age_at_start, last_therapist_id
+        FROM courses WHERE client_id = $id
+        ORDER BY first_session_at DESC
+        """,
+        {"id": client_id},
+    )
+    current = courses.iloc[0].to_dict() if len(courses) else None
+    course_id = current["course_id"] if current else None
+    sessions = _df(
+        con,
+        f"""
+        SELECT s.session_number, s.session_id, s.session_date, s.therapist_id,
+               s.discomfort_reported, s.spine_pressure, s.notes, {_score_columns()}
+        FROM sessions AS s
+        LEFT JOIN scores AS pre ON pre.session_id = s.session_id AND pre.timing = 'pre'
+        LEFT JOIN scores AS post ON post.session_id = s.session_id AND post.timing = 'post'
+        WHERE s.course_id = $course
+        ORDER BY s.session_number
+        """,
+        {"course": course_id},
+    )
+    progress = _df(
+        con,
+        """
+        SELECT metric, baseline, latest, improvement, pct_improvement, improvement_per_session,
+               immediate_effect, responder, worsened, rci, reliable_improvement, n_values
+        FROM course_progress WHERE course_id = $course
+        ORDER BY array_position(['pain', 'muscle_tone', 'mobility'], metric)
+        """,
+        {"course": course_id},
+    )
+    mcid = dict(get_settings().mcid)
+    if len(progress):
+        labels = pd.DataFrame(
+            [_labels(r, mcid[r["metric"]]) for _, r in progress.iterrows()], index=progress.index
+        )
+        progress = pd.concat([progress, labels], axis=1)
+    alerts = _df(
+        con,
+        """
+        SELECT alert_type, occurred_at, course_id, session_id, therapist_id, detail
+        FROM alerts WHERE client_id = $id
+        ORDER BY occurred_at DESC NULLS LAST, alert_type
+        LIMIT 20
+        """,
+        {"id": client_id},
+    )
+    last_session = _one(
+        con,
+        """
+        SELECT session_id, course_id, session_number, session_date, therapist_id,
+               discomfort_reported, spine_pressure, notes
+        FROM sessions WHERE client_id = $id AND status = 'completed'
+        ORDER BY started_at DESC, session_id DESC
+        LIMIT 1
+        """,
+        {"id": client_id},
+    )
+    alerts["at_last_session"] = alerts["session_id"].eq(
+        last_session["session_id"] if last_session else None
+    )
+    client["contraindications"] = list(client.get("contraindications") or [])
+    return ClientDetail(client, courses, current, sessions, progress, alerts, last_session, mcid)
+
+
+def client_detail(client_id: str, db: Path | None = None) -> ClientDetail | None:
+    """Everything the client page shows, read on one connection; None for an unknown id."""
+    return read(lambda con: _client_detail(con, client_id), db)
+
+
+# --- therapists -----------------------------------------------------------------------------
+
+
+def qualification_status(
+    qualification: str | None, until: dt.date | None, today: dt.date, soon_days: int = 60
+) -> str:
+    if qualification is None or pd.isna(qualification) or not str(qualification).strip():
+        return "not qualified"
+    if until is None or pd.isna(until):
+        return "valid (no expiry)"
+    until = pd.Timestamp(until).date()
+    if until < today:
+        return f"expired {until.isoformat()}"
+    if (until - today).days <= soon_days:
+        return f"expires {until.isoformat()}"
+    return "valid"
+
+
+def therapists_table(
+    metric: str = "pain", db: Path | None = None, today: dt.date | None = None
+) -> pd.DataFrame:
+    """One row per therapist: sessions, courses, mean improvement (courses attributed to
+    the therapist of their latest session), qualification status, alerts."""
+    m = _check_metric(metric)
+    sql_base = f"""
+    WITH work AS (
+        SELECT therapist_id,
+               count(*) FILTER (WHERE status = 'completed') AS sessions,
+               count(DISTINCT course_id) AS courses
+        FROM sessions GROUP BY therapist_id
+    ),
+    alert_counts AS (
+        SELECT therapist_id,
+               count(*) FILTER (WHERE alert_type IN ({", ".join(f"'{a}'" for a in SAFETY_ALERTS)}))
+                   AS safety_alerts,
+               count(*) FILTER (WHERE alert_type = 'protocol_deviation') AS protocol_alerts
+        FROM alerts GROUP BY therapist_id
+    )
+    SELECT t.therapist_id, t.name, t.qualification, t.qualified_until, t.body_weight_kg,
+           coalesce(w.sessions, 0) AS sessions, coalesce(w.courses, 0) AS courses,
+           coalesce(a.safety_alerts, 0) AS safety_alerts,
+           coalesce(a.protocol_alerts, 0) AS protocol_alerts
+    FROM therapists AS t
+    LEFT JOIN work AS w USING (therapist_id)
+    LEFT JOIN alert_counts AS a USING (therapist_id)
+    ORDER BY t.therapist_id
+    """
+    sql_outcomes = """
+    SELECT c.last_therapist_id AS therapist_id, cp.improvement
+    FROM courses AS c
+    JOIN course_progress AS cp ON cp.course_id = c.course_id
+    WHERE cp.metric = $metric AND c.status = 'completed' AND cp.improvement IS NOT NULL
+    """
+
+    def work(con):
+        return _df(con, sql_base), _df(con, sql_outcomes, {"metric": m})
+
+    base, outcomes = read(work, db)
+    today = today or dt.date.today()
+    rows = []
+    for _, r in base.iterrows():
+        stats = mean_ci(outcomes.loc[outcomes["therapist_id"] == r["therapist_id"], "improvement"])
+        rows.append(
+            {
+                **r.to_dict(),
+                "qualification_status": qualification_status(
+                    r["qualification"], r["qualified_until"], today
+                ),
+                "n": stats["n"],
+                "mean_improvement": stats["mean"],
+                "ci_low": stats["ci_low"],
+                "ci_high": stats["ci_high"],
+                "small_n": stats["n"] < SMALL_N,
+                "metric": m,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+# --- quality --------------------------------------------------------------------------------
+
+
+def load_log(db: Path | None = None) -> pd.DataFrame:
+    return read(
+        lambda con: _df(
+            con,
+            """
+            SELECT loaded_at, source_file, entity, status, rows_read, rows_loaded,
+                   rows_quarantined, rows_duplicate, message
+            FROM load_log ORDER BY loaded_at DESC, source_file
+            """,
+        ),
+        db,
+    )
+
+
+def runs(db: Path | None = None, limit: int = 50) -> pd.DataFrame:
+    return read(
+        lambda con: _df(
+            con,
+            """
+            SELECT run_id, started_at, finished_at, status, files_loaded, files_rejected,
+                   files_skipped, rows_loaded, rows_quarantined, rows_retried, alerts, message
+            FROM meta_runs ORDER BY started_at DESC LIMIT $limit
+            """,
+            {"limit": limit},
+        ),
+        db,
+    )
+
+
+def quarantine(
+    entity: str | None = None, reason: str | None = None, db: Path | None = None
+) -> pd.DataFrame:
+    """Open quarantine rows, optionally of one entity and/or with a reason containing text."""
+    sql = """
+    SELECT entity, source_file, row_number, array_to_string(reasons, '; ') AS reasons,
+           reference_only, CAST(record AS VARCHAR) AS record, first_seen_at
+    FROM quarantine
+    WHERE ($entity::VARCHAR IS NULL OR entity = $entity::VARCHAR)
+      AND ($reason::VARCHAR IS NULL OR len(list_filter(
+            reasons, r -> contains(lower(r), lower($reason::VARCHAR)))) > 0)
+    ORDER BY first_seen_at DESC, source_file, row_number
+    """
+    params = {"entity": entity or None, "reason": (reason or "").strip() or None}
+    return read(lambda con: _df(con, sql, params), db)
+
+
+def gx_results(db: Path | None = None) -> pd.DataFrame:
+    """Great Expectations validations per run, with the failed expectations spelled out."""
+    sql = """
+    SELECT g.run_id, r.started_at AS run_started_at, g.validated_at, g.suite, g.data_asset,
+           g.source_file, g.success, g.expectations_evaluated, g.expectations_failed,
+           g.unexpected_rows, CAST(g.details AS VARCHAR) AS details
+    FROM meta_gx_results AS g
+    LEFT JOIN meta_runs AS r USING (run_id)
+    ORDER BY r.started_at DESC NULLS LAST, g.validated_at, g.suite
+    """
+    df = read(lambda con: _df(con, sql), db)
+    df["failed"] = df.pop("details").map(_failed_expectations)
+    return df
+
+
+def _failed_expectations(details: str | None) -> str:
+    try:
+        items = json.loads(details) if details else []
+    except ValueError:
+        return ""
+    failed = [i for i in items if isinstance(i, dict) and not i.get("success", True)]
+    return "; ".join(
+        f"{i.get('expectation')}({i.get('column') or ''}): {i.get('unexpected_count')} rows"
+        for i in failed
+    )
+
+
+# --- SQL console schema browser -------------------------------------------------------------
+
+
+def schema(db: Path | None = None) -> pd.DataFrame:
+    """Columns of the analyst views (§6), with their documented meaning."""
+    sql = """
+    SELECT table_name AS view, column_name AS "column", data_type AS type, comment
+    FROM duckdb_columns()
+    WHERE schema_name = 'main' AND table_name IN (SELECT unnest($views::VARCHAR[]))
+    ORDER BY array_position($views::VARCHAR[], table_name), column_index
+    """
+    return read(lambda con: _df(con, sql, {"views": list(ANALYST_VIEWS)}), db)

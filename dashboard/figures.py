@@ -1,0 +1,212 @@
+"""Pure figure builders: a DataFrame in, a plotly Figure out (no I/O, no Dash).
+
+Small groups (n < 10) are drawn like any other but carry "small n" in their label, so a
+reader sees them and knows to read them with care.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from pipelines.settings import COHORTS
+
+SMALL_N = 10
+COHORT_COLOURS = {"athlete": "#1f77b4", "overweight": "#d62728", "other": "#2ca02c"}
+METRIC_LABELS = {
+    "pain": "Pain (0 none – 10 worst, lower is better)",
+    "muscle_tone": "Muscle tone (0 none – 10 extreme, lower is better)",
+    "mobility": "Mobility (0 cannot move – 10 freely, higher is better)",
+}
+_LAYOUT = {
+    "template": "plotly_white",
+    "margin": {"l": 60, "r": 20, "t": 50, "b": 50},
+    "legend": {"orientation": "h", "y": -0.2},
+}
+
+
+def group_label(name: str, n: int) -> str:
+    """'athlete (n=12)' or 'athlete (n=4, small n)'."""
+    return f"{name} (n={n}, small n)" if n < SMALL_N else f"{name} (n={n})"
+
+
+def _rgba(hex_colour: str, alpha: float) -> str:
+    h = hex_colour.lstrip("#")
+    r, g, b = (int(h[i : i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def empty_figure(message: str) -> go.Figure:
+    fig = go.Figure()
+    fig.update_layout(
+        **_LAYOUT,
+        xaxis={"visible": False},
+        yaxis={"visible": False},
+        annotations=[{"text": message, "showarrow": False, "font": {"size": 15}}],
+    )
+    return fig
+
+
+def trajectory(df: pd.DataFrame, metric: str) -> go.Figure:
+    """Mean pre score by session number per cohort, with its 95 % CI as a band.
+
+    df columns: cohort, session_number, n, mean, ci_low, ci_high."""
+    if df.empty:
+        return empty_figure("No scores for this selection")
+    fig = go.Figure()
+    for cohort in [c for c in COHORTS if c in set(df["cohort"])]:
+        part = df[df["cohort"] == cohort].sort_values("session_number")
+        colour = COHORT_COLOURS.get(cohort, "#555555")
+        label = group_label(cohort, int(part["n"].max()))
+        band = part.dropna(subset=["ci_low", "ci_high"])
+        if not band.empty:
+            fig.add_trace(
+                go.Scatter(
+                    x=list(band["session_number"]) + list(band["session_number"])[::-1],
+                    y=list(band["ci_high"]) + list(band["ci_low"])[::-1],
+                    fill="toself",
+                    fillcolor=_rgba(colour, 0.15),
+                    line={"width": 0},
+                    hoverinfo="skip",
+                    name=f"{cohort} 95% CI",
+                    legendgroup=cohort,
+                    showlegend=False,
+                )
+            )
+        fig.add_trace(
+            go.Scatter(
+                x=part["session_number"],
+                y=part["mean"],
+                mode="lines+markers",
+                name=label,
+                legendgroup=cohort,
+                line={"color": colour},
+                # open markers: points resting on fewer than SMALL_N courses
+                marker={
+                    "symbol": ["circle-open" if n < SMALL_N else "circle" for n in part["n"]],
+                    "size": 8,
+                },
+                customdata=part[["n", "ci_low", "ci_high"]].to_numpy(),
+                hovertemplate=(
+                    "session %{x}<br>mean %{y:.2f}<br>n=%{customdata[0]}"
+                    "<br>95% CI %{customdata[1]:.2f} – %{customdata[2]:.2f}<extra>"
+                    + cohort
+                    + "</extra>"
+                ),
+            )
+        )
+    fig.update_layout(
+        **_LAYOUT,
+        title=(
+            f"Mean {metric.replace('_', ' ')} before each session (95% CI band;"
+            f" open markers: n < {SMALL_N}, small n)"
+        ),
+        xaxis={"title": "session number in course", "dtick": 1, "range": [0.5, 15.5]},
+        yaxis={"title": METRIC_LABELS.get(metric, metric), "range": [0, 10.2]},
+    )
+    return fig
+
+
+def distribution(df: pd.DataFrame, metric: str, mcid: float | None = None) -> go.Figure:
+    """Improvement of completed courses per cohort (box + every course as a dot).
+
+    df columns: cohort, improvement."""
+    if df.empty:
+        return empty_figure("No completed courses with an improvement for this selection")
+    fig = go.Figure()
+    for cohort in [c for c in COHORTS if c in set(df["cohort"])]:
+        values = df.loc[df["cohort"] == cohort, "improvement"]
+        fig.add_trace(
+            go.Box(
+                y=values,
+                name=group_label(cohort, len(values)),
+                boxpoints="all",
+                jitter=0.4,
+                pointpos=0,
+                marker={"color": COHORT_COLOURS.get(cohort, "#555555"), "size": 6},
+                line={"color": COHORT_COLOURS.get(cohort, "#555555")},
+            )
+        )
+    if mcid is not None:
+        fig.add_hline(
+            y=mcid,
+            line_dash="dash",
+            line_color="#444",
+            annotation_text=f"MCID {mcid:g}",
+            annotation_position="top left",
+        )
+    fig.add_hline(y=0, line_color="#999", line_width=1)
+    fig.update_layout(
+        **_LAYOUT,
+        title=f"{metric.replace('_', ' ').capitalize()} improvement per completed course",
+        yaxis={"title": "improvement (points, positive is better)"},
+        showlegend=False,
+    )
+    return fig
+
+
+def client_trend(
+    sessions: pd.DataFrame, metric: str, baseline: float | None, mcid: float
+) -> go.Figure:
+    """One client's pre (line) and post (dots) scores per session of the course, with the
+    baseline and the band within one MCID of it (changes inside it are not clinically
+    important). Shapes are given as plain dicts: add_hline/add_hrect cost ~10 ms each and
+    this figure is drawn three times per client page."""
+    pre, post = sessions.get(f"pre_{metric}"), sessions.get(f"post_{metric}")
+    if pre is None or (pre.isna().all() and (post is None or post.isna().all())):
+        return empty_figure(f"No {metric.replace('_', ' ')} scores in this course yet")
+    shapes: list[dict] = []
+    notes: list[dict] = []
+    if baseline is not None and not (isinstance(baseline, float) and math.isnan(baseline)):
+        low, high = max(0.0, baseline - mcid), min(10.0, baseline + mcid)
+        paper_x = {"xref": "paper", "x0": 0, "x1": 1, "yref": "y"}
+        shapes = [
+            {"type": "rect", **paper_x, "y0": low, "y1": high,
+             "fillcolor": "rgba(120,120,120,0.12)", "line": {"width": 0}, "layer": "below"},
+            {"type": "line", **paper_x, "y0": baseline, "y1": baseline,
+             "line": {"dash": "dash", "color": "#555"}},
+        ]  # fmt: skip
+        notes = [
+            {"xref": "paper", "x": 0, "y": high, "yref": "y", "showarrow": False,
+             "xanchor": "left", "yanchor": "top", "text": f"within MCID ±{mcid:g} of baseline"},
+            {"xref": "paper", "x": 1, "y": baseline, "yref": "y", "showarrow": False,
+             "xanchor": "right", "yanchor": "top", "text": f"baseline {baseline:g}"},
+        ]  # fmt: skip
+    traces = [
+        go.Scatter(x=sessions["session_number"], y=pre, mode="lines+markers",
+                   name="before session", line={"color": "#1f77b4"}, connectgaps=True)
+    ]  # fmt: skip
+    if post is not None and post.notna().any():
+        traces.append(
+            go.Scatter(x=sessions["session_number"], y=post, mode="markers", name="after session",
+                       marker={"color": "#ff7f0e", "symbol": "diamond", "size": 9})
+        )  # fmt: skip
+    return go.Figure(
+        data=traces,
+        layout={
+            **_LAYOUT,
+            "title": {"text": METRIC_LABELS.get(metric, metric)},
+            "height": 320,
+            "xaxis": {"title": {"text": "session"}, "dtick": 1},
+            "yaxis": {"title": {"text": "score"}, "range": [0, 10.2]},
+            "shapes": shapes,
+            "annotations": notes,
+        },
+    )
+
+
+def weekly_sessions(df: pd.DataFrame) -> go.Figure:
+    """Completed sessions per week. df columns: week, sessions."""
+    if df.empty:
+        return empty_figure("No completed sessions yet")
+    fig = go.Figure(go.Bar(x=df["week"], y=df["sessions"], marker_color="#1f77b4"))
+    fig.update_layout(
+        **_LAYOUT,
+        title="Completed sessions per week",
+        height=320,
+        xaxis={"title": "week starting"},
+        yaxis={"title": "sessions"},
+    )
+    return fig

@@ -1,0 +1,53 @@
+"""Every component id of the dashboard, in one place (callbacks and browser tests share them)."""
+
+# --- shell ---------------------------------------------------------------------------------
+NAVBAR = "navbar"
+PAGE_CONTENT = "page-content"
+
+# --- overview ------------------------------------------------------------------------------
+OVERVIEW_KPIS = "overview-kpis"
+OVERVIEW_WEEKLY = "overview-weekly-sessions"
+OVERVIEW_LAST_LOAD = "overview-last-load"
+
+# --- cohorts -------------------------------------------------------------------------------
+COHORT_METRIC = "cohort-metric"
+COHORT_DATES = "cohort-dates"
+COHORT_THERAPIST = "cohort-therapist"
+COHORT_TRAJECTORY = "cohort-trajectory"
+COHORT_DISTRIBUTION = "cohort-distribution"
+COHORT_RATES = "cohort-rates"
+
+# --- client --------------------------------------------------------------------------------
+CLIENT_SEARCH = "client-search"
+CLIENT_DETAIL = "client-detail"
+CLIENT_BANNER = "client-banner"
+CLIENT_ALERTS = "client-alerts"
+CLIENT_TREND = "client-trend"  # one graph per metric: f"{CLIENT_TREND}-{metric}"
+CLIENT_PROGRESS = "client-progress"
+CLIENT_COURSES = "client-courses"
+
+# --- therapists ----------------------------------------------------------------------------
+THERAPIST_METRIC = "therapist-metric"
+THERAPIST_GRID = "therapist-grid"
+
+# --- quality -------------------------------------------------------------------------------
+QUALITY_RUNS = "quality-runs"
+QUALITY_LOAD_LOG = "quality-load-log"
+QUALITY_Q_ENTITY = "quality-quarantine-entity"
+QUALITY_Q_REASON = "quality-quarantine-reason"
+QUALITY_QUARANTINE = "quality-quarantine"
+QUALITY_GX = "quality-gx"
+QUALITY_DOCS_LINK = "quality-docs-link"
+
+# --- SQL console ---------------------------------------------------------------------------
+SQL_INPUT = "sql-input"
+SQL_RUN = "sql-run"
+SQL_MESSAGE = "sql-message"
+SQL_GRID = "sql-grid"
+SQL_SCHEMA = "sql-schema"
+SQL_DOWNLOAD_BUTTON = "sql-download-button"
+SQL_DOWNLOAD = "sql-download"
+
+
+def client_trend(metric: str) -> str:
+    return f"{CLIENT_TREND}-{metric}"

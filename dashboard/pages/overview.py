@@ -1,0 +1,75 @@
+"""Overview ("/"): the clinic's state at a glance, for the clinic manager."""
+
+from __future__ import annotations
+
+import dash
+from dash import dcc, html
+
+from dashboard import data, figures, ids
+from dashboard.components import fmt_ci, fmt_num, fmt_pct, fmt_time, guarded, kpi
+
+dash.register_page(__name__, path="/", name="Overview", title="Overview · outcomes", order=0)
+
+
+def _last_load(o: dict) -> html.Div:
+    run = o["last_run"]
+    if run is None:
+        return html.Div("No load has run yet.", className="panel warn", id=ids.OVERVIEW_LAST_LOAD)
+    tone = "ok" if run["status"] == "succeeded" else "warn"
+    rejected = run.get("files_rejected") or 0
+    return html.Div(
+        [
+            html.Strong(f"Last load: {run['status']}"),
+            html.Span(
+                f" · started {fmt_time(run['started_at'])}"
+                f" · finished {fmt_time(run['finished_at'])}"
+                f" · files loaded {run.get('files_loaded') or 0}, rejected {rejected},"
+                f" skipped {run.get('files_skipped') or 0}"
+                f" · rows loaded {run.get('rows_loaded') or 0},"
+                f" quarantined {run.get('rows_quarantined') or 0}"
+                f" · open quarantine rows {o['open_quarantine']}"
+            ),
+            html.Div(run.get("message") or "", className="muted"),
+            dcc.Link("Data quality details →", href="/quality"),
+        ],
+        className=f"panel {tone if not rejected else 'warn'}",
+        id=ids.OVERVIEW_LAST_LOAD,
+    )
+
+
+@guarded
+def layout(**_query: str) -> html.Div:
+    o = data.overview()
+    imp, resp = o["improvement"], o["responder"]
+    small = " (small n)" if imp["n"] < data.SMALL_N else ""
+    cards = [
+        kpi("Active clients", str(o["active_clients"]), "with a course in progress"),
+        kpi("Courses in progress", str(o["in_progress"])),
+        kpi("Courses completed", str(o["completed"]),
+            f"completion rate {fmt_pct(o['completion_rate'])}"),
+        kpi("Courses dropped out", str(o["dropped_out"]),
+            f"dropout rate {fmt_pct(o['dropout_rate'])}",
+            tone="warn" if (o["dropout_rate"] or 0) > 0.3 else ""),
+        kpi("Mean pain improvement", fmt_num(imp["mean"]),
+            f"{fmt_ci(imp['ci_low'], imp['ci_high'])}, n={imp['n']}{small}"),
+        kpi("Pain responders", fmt_pct(resp["rate"]),
+            f"{fmt_ci(resp['ci_low'], resp['ci_high'], pct=True)}, n={resp['n']}{small}"),
+        kpi("Open safety alerts", str(o["open_safety_alerts"]), "on courses in progress",
+            tone="alert" if o["open_safety_alerts"] else "ok"),
+    ]  # fmt: skip
+    return html.Div(
+        [
+            html.H1("Overview"),
+            html.P(
+                f"As of {o['as_of'] or '—'} (date of the latest completed session).",
+                className="muted",
+            ),  # fmt: skip
+            _last_load(o),
+            html.Div(cards, className="kpis", id=ids.OVERVIEW_KPIS),
+            dcc.Graph(
+                id=ids.OVERVIEW_WEEKLY,
+                figure=figures.weekly_sessions(o["weekly"]),
+                config={"displaylogo": False},
+            ),
+        ]
+    )

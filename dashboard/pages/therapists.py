@@ -1,0 +1,77 @@
+"""Therapists ("/therapists"): workload, outcomes, qualification and alerts per therapist,
+for the clinic manager. A course's outcome counts for the therapist of its latest session."""
+
+from __future__ import annotations
+
+import dash
+import pandas as pd
+from dash import Input, Output, callback, dcc, html
+
+from dashboard import data, ids
+from dashboard.components import fmt_ci, fmt_num, grid, guarded
+from pipelines.settings import METRICS
+
+dash.register_page(
+    __name__, path="/therapists", name="Therapists", title="Therapists · outcomes", order=3
+)
+
+
+def _shown(df: pd.DataFrame) -> pd.DataFrame:
+    if df.empty:
+        return df
+    return pd.DataFrame(
+        {
+            "therapist": df["therapist_id"],
+            "name": df["name"],
+            "qualification": df["qualification_status"],
+            "certificate": df["qualification"],
+            "qualified until": df["qualified_until"].astype(str).str[:10].replace("NaT", ""),
+            "body weight kg": df["body_weight_kg"],
+            "sessions": df["sessions"],
+            "courses": df["courses"],
+            "n completed (outcome)": [
+                f"{n} (small n)" if small else str(n)
+                for n, small in zip(df["n"], df["small_n"], strict=True)
+            ],
+            "mean improvement": df["mean_improvement"].map(fmt_num),
+            "95% CI": [fmt_ci(lo, hi) for lo, hi in zip(df["ci_low"], df["ci_high"], strict=True)],
+            "safety alerts": df["safety_alerts"],
+            "protocol alerts": df["protocol_alerts"],
+        }
+    )
+
+
+@guarded
+def layout(**_query: str) -> html.Div:
+    return html.Div(
+        [
+            html.H1("Therapists"),
+            html.Label(
+                [
+                    "Outcome metric",
+                    dcc.Dropdown(
+                        id=ids.THERAPIST_METRIC,
+                        value="pain",
+                        clearable=False,
+                        options=[{"label": m.replace("_", " "), "value": m} for m in METRICS],
+                    ),
+                ],
+                className="narrow",
+            ),  # fmt: skip
+            html.P(
+                "Outcomes of completed courses, attributed to the therapist of the course's "
+                "latest session. n < 10 is marked small n. Qualification status is relative "
+                "to today.",
+                className="muted",
+            ),
+            html.Div(grid(ids.THERAPIST_GRID, _shown(data.therapists_table("pain")))),
+        ]
+    )
+
+
+@callback(Output(ids.THERAPIST_GRID, "rowData"), Input(ids.THERAPIST_METRIC, "value"),
+          prevent_initial_call=True)  # fmt: skip
+def update(metric: str):
+    from dashboard.sql_console import to_records
+
+    return to_records(_shown(data.therapists_table(metric or "pain")))

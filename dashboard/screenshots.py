@@ -1,0 +1,132 @@
+"""Save one PNG per dashboard page with headless Chromium.
+
+    python -m dashboard.screenshots --db data/warehouse.duckdb --out docs/screenshots
+
+Starts the real app in a subprocess on a free port, opens every page at 1280x900 and
+waits until Dash has no callback in flight before taking the picture. Uses the system
+Chromium (/usr/bin/chromium); nothing downloads a browser.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+CHROMIUM = os.environ.get("OUTCOMES_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]  # fmt: skip
+VIEWPORT = {"width": 1280, "height": 900}
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def pages(client_id: str = "C001") -> list[tuple[str, str]]:
+    return [
+        ("overview", "/"),
+        ("cohorts", "/cohorts"),
+        ("client", f"/client?client_id={client_id}"),
+        ("therapists", "/therapists"),
+        ("quality", "/quality"),
+        ("sql", "/sql"),
+    ]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def running_app(db: Path, port: int | None = None, timeout_s: float = 90) -> Iterator[str]:
+    """Start `python -m dashboard.app` and yield its base URL once it answers 200."""
+    port = port or free_port()
+    log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"dashboard-{port}.log"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "dashboard.app", "--db", str(db), "--port", str(port)],
+            cwd=PROJECT_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            _wait_http(url + "/", timeout_s, proc, log_path)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def _wait_http(url: str, timeout_s: float, proc: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"dashboard exited with {proc.returncode}:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError(f"{url} did not answer within {timeout_s} s")
+
+
+def wait_for_dash(page, timeout_ms: float = 30_000) -> None:
+    """Wait until the page is rendered and no Dash callback is pending."""
+    page.wait_for_selector("#react-entry-point ._dash-undo-redo, #react-entry-point > *",
+                           timeout=timeout_ms)  # fmt: skip
+    page.wait_for_load_state("networkidle", timeout=timeout_ms)
+    page.wait_for_function(
+        "() => !document.querySelector('[data-dash-is-loading=\"true\"], ._dash-loading')",
+        timeout=timeout_ms,
+    )
+
+
+def take(db: Path, out: Path, client_id: str = "C001") -> list[Path]:
+    from playwright.sync_api import sync_playwright
+
+    out.mkdir(parents=True, exist_ok=True)
+    saved = []
+    with running_app(db) as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport=VIEWPORT)
+        for name, path in pages(client_id):
+            page.goto(url + path)
+            wait_for_dash(page)
+            if name == "sql":
+                page.click("#sql-run")
+                page.wait_for_selector("#sql-grid .ag-row", timeout=30_000)
+                wait_for_dash(page)
+            page.wait_for_timeout(600)  # let plotly finish its transitions
+            target = out / f"{name}.png"
+            page.screenshot(path=str(target), full_page=False)
+            saved.append(target)
+        browser.close()
+    return saved
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Screenshot every dashboard page.")
+    parser.add_argument("--db", type=Path, required=True)
+    parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "docs" / "screenshots")
+    parser.add_argument("--client", default="C001", help="client shown on the client page")
+    args = parser.parse_args(argv)
+    for path in take(args.db, args.out, args.client):
+        print(f"{path} ({path.stat().st_size // 1024} KB)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,47 @@
+"""The `outcomes` commands a user types: demo end to end, and sql with its guards."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory, module_cli, prefect_api):
+    """`outcomes demo` on a small export, without serving the dashboard."""
+    root = tmp_path_factory.mktemp("demo")
+    db = root / "warehouse.duckdb"
+    done = module_cli("demo", "--clients", "25", "--out", str(root / "export"), "--db", str(db),
+                      "--no-dashboard", api_url=prefect_api)  # fmt: skip
+    return done, db, root
+
+
+def test_demo_generates_loads_both_deliveries_and_says_how_to_open_the_dashboard(demo, query):
+    done, db, root = demo
+    assert (root / "export" / "manifest.jsonl").exists()
+    assert "outcomes dashboard" in done.stdout
+    runs = query(db, "SELECT status FROM meta_runs ORDER BY load_seq")
+    assert [r[0] for r in runs] == ["succeeded", "succeeded"]
+    assert query(db, "SELECT count(*) FROM courses")[0][0] > 0
+    cohorts = {r[0] for r in query(db, "SELECT cohort FROM cohort_outcomes")}
+    assert cohorts <= {"athlete", "overweight", "other"} and cohorts
+
+
+def test_sql_prints_rows_and_writes_a_neutralised_csv(demo, cli, tmp_path):
+    _, db, _ = demo
+    out = tmp_path / "rows.csv"
+    done = cli("sql", "SELECT count(*) AS n_courses, '=HYPERLINK(1)' AS trap FROM courses",
+               "--db", str(db), "--csv", str(out))  # fmt: skip
+    assert "n_courses" in done.stdout and "1 row" in done.stdout
+    assert "'=HYPERLINK(1)" in out.read_text()
+
+
+@pytest.mark.parametrize(
+    "statement",
+    ["COPY courses TO '/tmp/leak.csv'", "SELECT * FROM read_csv('/etc/passwd')",
+     "SELECT * FROM meta_runs", "SELECT 1; SELECT 2"],
+)  # fmt: skip
+def test_sql_refuses_what_is_not_a_read_of_the_views(demo, cli, statement):
+    _, db, _ = demo
+    done = cli("sql", statement, "--db", str(db), check=False)
+    assert done.returncode == 1
+    assert "refused" in done.stderr
