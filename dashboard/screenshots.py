@@ -48,12 +48,21 @@ def free_port() -> int:
 
 @contextmanager
 def running_app(db: Path, port: int | None = None, timeout_s: float = 90) -> Iterator[str]:
-    """Start `python -m dashboard.app` and yield its base URL once it answers 200."""
+    """Start `outcomes dashboard` and yield its base URL once it answers 200."""
     port = port or free_port()
     log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"dashboard-{port}.log"
     with log_path.open("w") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "dashboard.app", "--db", str(db), "--port", str(port)],
+            [
+                sys.executable,
+                "-m",
+                "pipelines.cli",
+                "dashboard",
+                "--db",
+                str(db),
+                "--port",
+                str(port),
+            ],  # fmt: skip
             cwd=PROJECT_ROOT,
             stdout=log,
             stderr=subprocess.STDOUT,
