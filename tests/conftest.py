@@ -17,7 +17,9 @@ import duckdb
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = ROOT.parent / "shared" / "examples"
+EXAMPLES = ROOT / "tests" / "fixtures" / "examples"
+"""A copy of shared/examples (the spec's sample files): CI runs in a clean clone of the
+project alone, so the tests must not reach outside it."""
 
 # Prefect must see these before it is imported anywhere in the test process.
 _PREFECT_HOME = ROOT / "data" / "test-prefect"
