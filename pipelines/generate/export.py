@@ -191,7 +191,8 @@ def generate_export(
                 delivery = "delivery-1" if day <= cutoff else "delivery-2"
                 _write_session(
                     export, faults, event_rng, client, session, scores, delivery,
-                    Context(delivery, session, ids, spare_slots, previous_client),
+                    Context(delivery, session, ids, spare_slots, previous_client,
+                            client.record["client_id"]),
                     resend=events_on and not late and cutoff - day
                     < dt.timedelta(days=RESENT_DAYS) and delivery == "delivery-1",
                     correct_rate=fault_rate,
@@ -257,7 +258,7 @@ def _write_session(
     for score in scores:
         export.emit(delivery, "scores", score)
         faults.after("scores", Context(delivery, score, ctx.ids, ctx.spare_slots,
-                                       ctx.other_client_id))  # fmt: skip
+                                       ctx.other_client_id, ctx.client_id))  # fmt: skip
     completed = session["status"] in (None, "completed")
     if completed and not any(s["timing"] == "post" for s in scores):
         ctx.spare_slots.append((session["session_id"], session["client_id"], delivery))

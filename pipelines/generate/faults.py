@@ -41,7 +41,8 @@ class Context:
     base: Record
     ids: Ids
     spare_slots: deque  # (session_id, client_id, delivery) of sessions without a post score
-    other_client_id: str | None = None
+    other_client_id: str | None = None  # a loaded client that is not the row's own
+    client_id: str | None = None  # the client the valid row belongs to
 
 
 FaultRows = list[tuple[Record, str | None, Any]]  # (row, faulty column, faulty value)
@@ -90,10 +91,15 @@ def _score_conflict(ctx: Context) -> FaultRows | None:
 
 
 def _client_mismatch(ctx: Context) -> FaultRows | None:
-    if ctx.other_client_id is None:
+    if ctx.other_client_id is None or not ctx.spare_slots:
         return None
-    row = _slot_row(ctx, client_id=ctx.other_client_id)
-    return None if row is None else [(row, "client_id", ctx.other_client_id)]
+    slot_client = ctx.spare_slots[0][1]
+    # a known client other than the slot session's own (the slot may be the other client's)
+    wrong = ctx.other_client_id if ctx.other_client_id != slot_client else ctx.client_id
+    if wrong is None or wrong == slot_client:
+        return None
+    row = _slot_row(ctx, client_id=wrong)
+    return None if row is None else [(row, "client_id", wrong)]
 
 
 FAULTS: dict[str, dict[str, Maker]] = {
@@ -197,7 +203,8 @@ class FaultInjector:
                     self._inject(entity, kind, ctx)
 
     def _inject(self, entity: str, kind: str, ctx: Context) -> bool:
-        ctx = Context(ctx.delivery, ctx.base, ctx.ids, ctx.spare_slots, ctx.other_client_id)
+        ctx = Context(ctx.delivery, ctx.base, ctx.ids, ctx.spare_slots, ctx.other_client_id,
+                      ctx.client_id)  # fmt: skip
         rows = FAULTS[entity][kind](ctx)
         if rows is None:
             return False

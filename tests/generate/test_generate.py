@@ -240,3 +240,19 @@ def test_cli_generate_writes_an_export_and_refuses_an_unknown_format(cli, tmp_pa
     refused = cli("generate", "--out", str(tmp_path / "y"), "--format", "docx", check=False)
     assert refused.returncode != 0
     assert "csv, jsonl, xlsx, parquet" in refused.stdout + refused.stderr
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_client_mismatches_name_a_known_client_other_than_the_sessions_own(tmp_path, seed):
+    generate_export(tmp_path, n_clients=60, seed=seed, fault_rate=0.1, fmt="csv")
+    clients = set(_read_all(tmp_path, "clients").client_id)
+    owner = _read_all(tmp_path, "sessions").drop_duplicates("session_id").set_index(
+        "session_id"
+    ).client_id  # fmt: skip
+    mismatches = [e for e in _manifest(tmp_path) if e["kind"] == "client_mismatch"]
+    assert mismatches
+    for entry in mismatches:
+        path = tmp_path / entry["delivery"] / entry["file"]
+        row = pd.read_csv(path, dtype=str, keep_default_na=False).iloc[entry["row_number"] - 2]
+        assert row.client_id == entry["value"] and row.client_id in clients
+        assert owner[row.session_id] != row.client_id
