@@ -1,6 +1,8 @@
 """The Dash app: `create_app(db_path)` builds it, `run(...)` serves it.
 
 Nothing is read from the warehouse here; pages read through dashboard.data per request.
+Every request needs a signed-in user (dashboard.auth); the navbar shows each role only the
+pages it may open, and every page and callback checks the role again on the server.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import dash
 import flask
 from dash import dcc, html
 
-from dashboard import data, ids
+from dashboard import auth, data, ids
 from dashboard.components import GX_DOCS_ROUTE
 from pipelines.settings import get_settings
 
@@ -24,15 +26,39 @@ NAV_ITEMS: tuple[tuple[str, str], ...] = (
     ("/therapists", "Therapists"),
     ("/quality", "Data quality"),
     ("/sql", "SQL"),
+    ("/audit", "Audit"),
 )
 
 
 def navbar() -> html.Nav:
+    """Links to the pages the signed-in user's role may open, who is signed in, sign-out."""
+    user = auth.current_user()
+    links = [
+        dcc.Link(label, href=href, className="nav-link")
+        for href, label in NAV_ITEMS
+        if user is not None and user.role in auth.PAGE_ROLES[href]
+    ]
+    who = []
+    if user is not None:
+        who = [
+            html.Span(f"{user.username} ({user.role})", className="who", id=ids.NAV_USER),
+            html.Form(
+                html.Button("Sign out", type="submit", className="signout", id=ids.NAV_SIGNOUT),
+                method="POST",
+                action=auth.LOGOUT_PATH,
+            ),
+        ]
     return html.Nav(
-        [html.Span("Foot-massage outcomes", className="brand")]
-        + [dcc.Link(label, href=href, className="nav-link") for href, label in NAV_ITEMS],
+        [html.Span("Foot-massage outcomes", className="brand"), *links, *who],
         id=ids.NAVBAR,
         className="navbar",
+    )
+
+
+def shell() -> html.Div:
+    """The app layout, built per request (the navbar depends on the user)."""
+    return html.Div(
+        [navbar(), html.Main(dash.page_container, id=ids.PAGE_CONTENT, className="content")]
     )
 
 
@@ -61,10 +87,9 @@ def create_app(db_path: Path | None = None) -> dash.Dash:
         suppress_callback_exceptions=True,
         serve_locally=True,  # clinics are often offline: no CDN
     )
-    app.layout = html.Div(
-        [navbar(), html.Main(dash.page_container, id=ids.PAGE_CONTENT, className="content")]
-    )
+    app.layout = shell
     _serve_gx_docs(app.server)
+    auth.init_app(app)
     return app
 
 

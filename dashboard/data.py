@@ -12,11 +12,13 @@ Functions return pandas DataFrames or plain dicts; nothing is read at import tim
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import math
 import random
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -104,6 +106,53 @@ def _one(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> dict[s
     return dict(zip([d[0] for d in cur.description], row, strict=True))
 
 
+def _legacy(sql: str) -> str:
+    """`sql` against the analyst views only, for a warehouse built before the dashboard's
+    marts existed: each mart becomes the same rows computed from the views."""
+    pivot = ", ".join(f"pre.{m} AS pre_{m}, post.{m} AS post_{m}" for m in METRICS)
+    same_rows = {
+        "mart_course_sessions": f"""(
+            SELECT s.*, {pivot}
+            FROM sessions AS s
+            LEFT JOIN scores AS pre ON pre.session_id = s.session_id AND pre.timing = 'pre'
+            LEFT JOIN scores AS post ON post.session_id = s.session_id AND post.timing = 'post'
+            WHERE s.course_id IS NOT NULL
+        )""",
+        "mart_therapist_activity": """(
+            SELECT therapist_id, count(*) FILTER (WHERE status = 'completed') AS sessions,
+                   count(DISTINCT course_id) AS courses
+            FROM sessions GROUP BY therapist_id
+        )""",
+        "mart_cohort_trajectories": """(
+            SELECT p.cohort, sc.session_number, m.metric, count(m.value) AS n,
+                   avg(m.value) AS mean, stddev_samp(m.value) AS sd
+            FROM scores AS sc
+            JOIN courses AS p ON p.course_id = sc.course_id,
+            LATERAL (VALUES ('pain', sc.pain), ('muscle_tone', sc.muscle_tone),
+                            ('mobility', sc.mobility)) AS m (metric, value)
+            WHERE sc.timing = 'pre' AND sc.session_status = 'completed'
+              AND m.value IS NOT NULL AND sc.session_number BETWEEN 1 AND 15
+            GROUP BY p.cohort, sc.session_number, m.metric
+        )""",
+        "mart_therapist_alerts": """(
+            SELECT therapist_id, alert_type, count(*) AS alerts
+            FROM alerts GROUP BY therapist_id, alert_type
+        )""",
+    }
+    for mart, rows in same_rows.items():
+        sql = sql.replace(f"FROM {mart}", f"FROM {rows}")
+    return sql
+
+
+def _df_or_legacy(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> pd.DataFrame:
+    """Read through the dashboard's marts; a warehouse loaded before they existed (until its
+    next load) is read through the analyst views, with the same result."""
+    try:
+        return _df(con, sql, params)
+    except duckdb.CatalogException:
+        return _df(con, _legacy(sql), params)
+
+
 def _check_metric(metric: str) -> str:
     # metric becomes a column name in some queries: only the three known names are allowed
     if metric not in METRICS:
@@ -114,6 +163,7 @@ def _check_metric(metric: str) -> str:
 # --- small statistics helpers ---------------------------------------------------------------
 
 
+@functools.cache
 def t975(df: int) -> float:
     from scipy.stats import t  # lazy: scipy is only needed once a page asks for an interval
 
@@ -252,11 +302,13 @@ def _trajectory(con, metric: str, flt: CourseFilter) -> pd.DataFrame:
     sql = f"""
     WITH {_PICKED_COURSES},
     pre AS (
-        SELECT p.cohort, sc.session_number, sc.{m} AS value
-        FROM scores AS sc
-        JOIN picked AS p ON p.course_id = sc.course_id
-        WHERE sc.timing = 'pre' AND sc.session_status = 'completed'
-          AND sc.{m} IS NOT NULL AND sc.session_number BETWEEN 1 AND 15
+        -- mart_course_sessions: the completed sessions of courses with their pre scores, the
+        -- same rows as scores (timing 'pre', session_status 'completed') without ranking
+        -- score versions at every request
+        SELECT p.cohort, cs.session_number, cs.pre_{m} AS value
+        FROM mart_course_sessions AS cs
+        JOIN picked AS p ON p.course_id = cs.course_id
+        WHERE cs.pre_{m} IS NOT NULL AND cs.session_number BETWEEN 1 AND 15
     )
     SELECT cohort, session_number, count(*) AS n, avg(value) AS mean,
            stddev_samp(value) AS sd
@@ -264,7 +316,16 @@ def _trajectory(con, metric: str, flt: CourseFilter) -> pd.DataFrame:
     GROUP BY cohort, session_number
     ORDER BY cohort, session_number
     """
-    df = _df(con, sql, flt.params())
+    params = flt.params()
+    if flt == CourseFilter():  # no filter: the same aggregates, computed at load time
+        sql = """
+        SELECT cohort, session_number, n, mean, sd
+        FROM mart_cohort_trajectories
+        WHERE metric = $metric
+        ORDER BY cohort, session_number
+        """
+        params = {"metric": m}
+    df = _df_or_legacy(con, sql, params)
     half = [
         t975(int(n) - 1) * sd / math.sqrt(n) if n >= 2 and pd.notna(sd) else math.nan
         for n, sd in zip(df["n"], df["sd"], strict=True)
@@ -276,6 +337,14 @@ def _trajectory(con, metric: str, flt: CourseFilter) -> pd.DataFrame:
 
 
 def _distribution(con, metric: str, flt: CourseFilter) -> pd.DataFrame:
+    if flt == CourseFilter():  # every course: course_progress carries cohort and status itself
+        sql = """
+        SELECT course_id, cohort, improvement, responder
+        FROM course_progress
+        WHERE metric = $metric AND status = 'completed' AND improvement IS NOT NULL
+        ORDER BY cohort, course_id
+        """
+        return _df(con, sql, {"metric": _check_metric(metric)})
     sql = f"""
     WITH {_PICKED_COURSES}
     SELECT p.course_id, p.cohort, cp.improvement, cp.responder
@@ -287,7 +356,7 @@ def _distribution(con, metric: str, flt: CourseFilter) -> pd.DataFrame:
     return _df(con, sql, {**flt.params(), "metric": _check_metric(metric)})
 
 
-def _rates(con, metric: str, flt: CourseFilter) -> pd.DataFrame:
+def _rates(con, metric: str, flt: CourseFilter, dist: pd.DataFrame | None = None) -> pd.DataFrame:
     sql = f"""
     WITH {_PICKED_COURSES}
     SELECT cohort, count(*) AS courses,
@@ -298,7 +367,8 @@ def _rates(con, metric: str, flt: CourseFilter) -> pd.DataFrame:
     GROUP BY cohort
     """
     counts = _df(con, sql, flt.params()).set_index("cohort")
-    dist = _distribution(con, metric, flt)
+    if dist is None:
+        dist = _distribution(con, metric, flt)
     rows = []
     for cohort in COHORTS:
         if cohort not in counts.index:
@@ -358,10 +428,11 @@ def cohort_page(
     flt = flt or CourseFilter()
 
     def work(con):
+        distribution = _distribution(con, metric, flt)
         return {
             "trajectory": _trajectory(con, metric, flt),
-            "distribution": _distribution(con, metric, flt),
-            "rates": _rates(con, metric, flt),
+            "distribution": distribution,
+            "rates": _rates(con, metric, flt, distribution),  # the same rows, read once
         }
 
     return read(work, db)
@@ -440,71 +511,63 @@ def _labels(row: pd.Series, mcid: float) -> dict[str, str]:
     }
 
 
-def _client_detail(con, client_id: str) -> ClientDetail | None:
-    client = _one(
-        con,
+_CURRENT_COURSE = """(
+    SELECT course_id FROM courses WHERE client_id = $id
+    ORDER BY first_session_at DESC, course_id DESC LIMIT 1
+)"""
+"""The client's current course (latest first session), as the first row of its courses."""
+
+_CLIENT_QUERIES: dict[str, tuple[str, str]] = {
+    # name -> (how the rows come back, SQL with the one parameter $id)
+    "client": (
+        "one",
         """
         SELECT client_id, name, birth_date, sex, height_cm, weight_kg, bmi, athlete, cohort,
                contraindications, intake_date
         FROM clients WHERE client_id = $id
         """,
-        {"id": client_id},
-    )
-    if client is None:
-        return None
-    courses = _df(
-        con,
+    ),
+    "courses": (
+        "df",
         """
         SELECT course_id, status, sessions_completed, first_session_date, last_session_date,
                contraindicated, elderly, age_at_start, last_therapist_id
         FROM courses WHERE client_id = $id
-        ORDER BY first_session_at DESC
+        ORDER BY first_session_at DESC, course_id DESC
         """,
-        {"id": client_id},
-    )
-    current = courses.iloc[0].to_dict() if len(courses) else None
-    course_id = current["course_id"] if current else None
-    sessions = _df(
-        con,
+    ),
+    # mart_course_sessions holds every session of a course with its pre/post scores, stored
+    # in course order: the course's rows are one contiguous run (a zone-map lookup)
+    "sessions": (
+        "df_or_legacy",
         f"""
-        SELECT s.session_number, s.session_id, s.session_date, s.therapist_id,
-               s.discomfort_reported, s.spine_pressure, s.notes, {_score_columns()}
-        FROM sessions AS s
-        LEFT JOIN scores AS pre ON pre.session_id = s.session_id AND pre.timing = 'pre'
-        LEFT JOIN scores AS post ON post.session_id = s.session_id AND post.timing = 'post'
-        WHERE s.course_id = $course
-        ORDER BY s.session_number
+        SELECT session_number, session_id, session_date, therapist_id, discomfort_reported,
+               spine_pressure, notes, {", ".join(f"pre_{m}, post_{m}" for m in METRICS)}
+        FROM mart_course_sessions
+        WHERE course_id = {_CURRENT_COURSE}
+        ORDER BY session_number
         """,
-        {"course": course_id},
-    )
-    progress = _df(
-        con,
-        """
+    ),
+    "progress": (
+        "df",
+        f"""
         SELECT metric, baseline, latest, improvement, pct_improvement, improvement_per_session,
                immediate_effect, responder, worsened, rci, reliable_improvement, n_values
-        FROM course_progress WHERE course_id = $course
+        FROM course_progress WHERE course_id = {_CURRENT_COURSE}
         ORDER BY array_position(['pain', 'muscle_tone', 'mobility'], metric)
         """,
-        {"course": course_id},
-    )
-    mcid = dict(get_settings().mcid)
-    if len(progress):
-        labels = pd.DataFrame(
-            [_labels(r, mcid[r["metric"]]) for _, r in progress.iterrows()], index=progress.index
-        )
-        progress = pd.concat([progress, labels], axis=1)
-    alerts = _df(
-        con,
+    ),
+    "alerts": (
+        "df",
         """
         SELECT alert_type, occurred_at, course_id, session_id, therapist_id, detail
         FROM alerts WHERE client_id = $id
         ORDER BY occurred_at DESC NULLS LAST, alert_type
         LIMIT 20
         """,
-        {"id": client_id},
-    )
-    last_session = _one(
-        con,
+    ),
+    "last_session": (
+        "one",
         """
         SELECT session_id, course_id, session_number, session_date, therapist_id,
                discomfort_reported, spine_pressure, notes
@@ -512,8 +575,48 @@ def _client_detail(con, client_id: str) -> ClientDetail | None:
         ORDER BY started_at DESC, session_id DESC
         LIMIT 1
         """,
-        {"id": client_id},
-    )
+    ),
+}
+
+
+@functools.cache
+def _query_pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=3, thread_name_prefix="warehouse-read")
+
+
+def _read_parallel(
+    con: duckdb.DuckDBPyConnection, queries: dict[str, tuple[str, str]], params: dict[str, Any]
+) -> dict[str, Any]:
+    """Run independent queries at once, each on its own cursor of `con` (DuckDB runs them
+    without the GIL): a page's handful of small lookups costs about the slowest one."""
+    readers = {"one": _one, "df": _df, "df_or_legacy": _df_or_legacy}
+    cursors = {name: con.cursor() for name in queries}
+
+    def run(name: str) -> Any:
+        how, sql = queries[name]
+        try:
+            return readers[how](cursors[name], sql, params)
+        finally:
+            cursors[name].close()
+
+    futures = {name: _query_pool().submit(run, name) for name in queries}
+    return {name: future.result() for name, future in futures.items()}
+
+
+def _client_detail(con, client_id: str) -> ClientDetail | None:
+    got = _read_parallel(con, _CLIENT_QUERIES, {"id": client_id})
+    client = got["client"]
+    if client is None:
+        return None
+    courses, sessions, progress = got["courses"], got["sessions"], got["progress"]
+    alerts, last_session = got["alerts"], got["last_session"]
+    current = courses.iloc[0].to_dict() if len(courses) else None
+    mcid = dict(get_settings().mcid)
+    if len(progress):
+        labels = pd.DataFrame(
+            [_labels(r, mcid[r["metric"]]) for _, r in progress.iterrows()], index=progress.index
+        )
+        progress = pd.concat([progress, labels], axis=1)
     alerts["at_last_session"] = alerts["session_id"].eq(
         last_session["session_id"] if last_session else None
     )
@@ -550,19 +653,18 @@ def therapists_table(
     """One row per therapist: sessions, courses, mean improvement (courses attributed to
     the therapist of their latest session), qualification status, alerts."""
     m = _check_metric(metric)
+    safety = ", ".join(f"'{a}'" for a in SAFETY_ALERTS)
+    # per-therapist counts come pre-aggregated from two small marts (built with the load)
     sql_base = f"""
     WITH work AS (
-        SELECT therapist_id,
-               count(*) FILTER (WHERE status = 'completed') AS sessions,
-               count(DISTINCT course_id) AS courses
-        FROM sessions GROUP BY therapist_id
+        SELECT therapist_id, sessions, courses FROM mart_therapist_activity
     ),
     alert_counts AS (
         SELECT therapist_id,
-               count(*) FILTER (WHERE alert_type IN ({", ".join(f"'{a}'" for a in SAFETY_ALERTS)}))
-                   AS safety_alerts,
-               count(*) FILTER (WHERE alert_type = 'protocol_deviation') AS protocol_alerts
-        FROM alerts GROUP BY therapist_id
+               sum(alerts) FILTER (WHERE alert_type IN ({safety}))::BIGINT AS safety_alerts,
+               sum(alerts) FILTER (WHERE alert_type = 'protocol_deviation')::BIGINT
+                   AS protocol_alerts
+        FROM mart_therapist_alerts GROUP BY therapist_id
     )
     SELECT t.therapist_id, t.name, t.qualification, t.qualified_until, t.body_weight_kg,
            coalesce(w.sessions, 0) AS sessions, coalesce(w.courses, 0) AS courses,
@@ -581,13 +683,16 @@ def therapists_table(
     """
 
     def work(con):
-        return _df(con, sql_base), _df(con, sql_outcomes, {"metric": m})
+        return _df_or_legacy(con, sql_base), _df(con, sql_outcomes, {"metric": m})
 
     base, outcomes = read(work, db)
     today = today or dt.date.today()
+    # one pass over the outcomes instead of one comparison per therapist (rows keep their order)
+    by_therapist = dict(iter(outcomes.groupby("therapist_id", sort=False)["improvement"]))
+    none = outcomes["improvement"].iloc[:0]
     rows = []
     for _, r in base.iterrows():
-        stats = mean_ci(outcomes.loc[outcomes["therapist_id"] == r["therapist_id"], "improvement"])
+        stats = mean_ci(by_therapist.get(r["therapist_id"], none))
         rows.append(
             {
                 **r.to_dict(),
@@ -693,3 +798,46 @@ def schema(db: Path | None = None) -> pd.DataFrame:
     ORDER BY array_position($views::VARCHAR[], table_name), column_index
     """
     return read(lambda con: _df(con, sql, {"views": list(ANALYST_VIEWS)}), db)
+
+
+# --- security (docs/security.md) ------------------------------------------------------------
+
+ANALYST_SCHEMA = "analyst"  # pseudonymised copies of the views (pipelines/warehouse/analyst_schema)
+
+
+def own_client(client_id: str, therapist_id: str, db: Path | None = None) -> bool:
+    """A therapist's "own" client: one with at least one session (any status) with them."""
+    sql = "SELECT count(*) AS n FROM sessions WHERE client_id = $c AND therapist_id = $t"
+    row = read(lambda con: _one(con, sql, {"c": client_id, "t": therapist_id}), db)
+    return bool(row and row["n"])
+
+
+def search_own_clients(
+    text: str, therapist_id: str, limit: int = 20, db: Path | None = None
+) -> pd.DataFrame:
+    """Like search_clients, among the therapist's own clients only."""
+    sql = """
+    WITH q AS (SELECT lower(trim($text)) AS q)
+    SELECT c.client_id, c.name, c.cohort
+    FROM clients AS c, q
+    WHERE (contains(lower(c.client_id), q.q) OR contains(lower(coalesce(c.name, '')), q.q))
+      AND EXISTS (SELECT 1 FROM sessions AS s
+                  WHERE s.client_id = c.client_id AND s.therapist_id = $therapist)
+    ORDER BY lower(c.client_id) = q.q DESC, starts_with(lower(c.client_id), q.q) DESC,
+             c.client_id
+    LIMIT $limit
+    """
+    params = {"text": text or "", "therapist": therapist_id, "limit": int(limit)}
+    return read(lambda con: _df(con, sql, params), db)
+
+
+def analyst_schema(db: Path | None = None) -> pd.DataFrame:
+    """Columns of the pseudonymised `analyst` tables, with their meaning (schema browser)."""
+    sql = """
+    SELECT table_name AS view, column_name AS "column", data_type AS type, comment
+    FROM duckdb_columns()
+    WHERE schema_name = $schema AND table_name IN (SELECT unnest($views::VARCHAR[]))
+    ORDER BY array_position($views::VARCHAR[], table_name), column_index
+    """
+    params = {"schema": ANALYST_SCHEMA, "views": list(ANALYST_VIEWS)}
+    return read(lambda con: _df(con, sql, params), db)

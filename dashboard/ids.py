@@ -3,6 +3,12 @@
 # --- shell ---------------------------------------------------------------------------------
 NAVBAR = "navbar"
 PAGE_CONTENT = "page-content"
+NAV_USER = "nav-user"
+NAV_SIGNOUT = "nav-signout"
+NOT_ALLOWED = "not-allowed"
+
+# --- audit ---------------------------------------------------------------------------------
+AUDIT_GRID = "audit-grid"
 
 # --- overview ------------------------------------------------------------------------------
 OVERVIEW_KPIS = "overview-kpis"

@@ -37,6 +37,7 @@ def pages(client_id: str = "C001") -> list[tuple[str, str]]:
         ("therapists", "/therapists"),
         ("quality", "/quality"),
         ("sql", "/sql"),
+        ("audit", "/audit"),
     ]
 
 
@@ -104,14 +105,46 @@ def wait_for_dash(page, timeout_ms: float = 30_000) -> None:
     )
 
 
+@contextmanager
+def screenshot_owner() -> Iterator[tuple[str, str]]:
+    """A throwaway owner account in a throwaway accounts file (the app subprocess reads it
+    from the environment): screenshots never touch the clinic's real accounts."""
+    import secrets
+    import tempfile
+
+    from pipelines.users import UserStore
+
+    with tempfile.TemporaryDirectory(prefix="screenshots-") as tmp:
+        saved = {
+            k: os.environ.get(k) for k in ("OUTCOMES_USERS_DB", "OUTCOMES_SESSION_SECRET_FILE")
+        }
+        os.environ["OUTCOMES_USERS_DB"] = str(Path(tmp) / "users.db")
+        os.environ["OUTCOMES_SESSION_SECRET_FILE"] = str(Path(tmp) / "session.key")
+        password = secrets.token_urlsafe(16)
+        try:
+            UserStore(Path(tmp) / "users.db").add("screenshots", password, "owner")
+            yield "screenshots", password
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+
 def take(db: Path, out: Path, client_id: str = "C001") -> list[Path]:
     from playwright.sync_api import sync_playwright
 
     out.mkdir(parents=True, exist_ok=True)
     saved = []
-    with running_app(db) as url, sync_playwright() as pw:
+    with screenshot_owner() as (user, password), running_app(db) as url, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport=VIEWPORT)
+        page.goto(url + "/login")
+        page.fill("#login-username", user)
+        page.fill("#login-password", password)
+        page.click("#login-submit")
+        wait_for_dash(page)
         for name, path in pages(client_id):
             page.goto(url + path)
             wait_for_dash(page)

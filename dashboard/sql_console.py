@@ -15,6 +15,11 @@ Layers of defence (each would stop most abuse on its own; together they are chea
 
 Limits: a threading.Timer interrupts the query after settings.sql_timeout_s; at most
 settings.sql_row_cap rows are fetched.
+
+Schemas: `schema="main"` (owners, `outcomes sql`) allows the §6 views; `schema="analyst"`
+(the analyst role) allows only the pseudonymised tables `analyst.*` (no names, no birth
+dates; pipelines/warehouse/analyst_schema.py): unqualified names resolve there, and any
+other schema is refused by layers 2 and 3.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ ALLOWED_VIEWS: frozenset[str] = frozenset(
 )  # fmt: skip
 ALLOWED_TABLE_FUNCTIONS: frozenset[str] = frozenset({"unnest", "range", "generate_series"})
 WAREHOUSE_ALIAS = "warehouse"
+SCHEMAS: tuple[str, ...] = ("main", "analyst")
 # Functions that read files, the environment or DuckDB's internals.
 _DENIED_FUNCTION = re.compile(
     r"(read_\w*|\w*_scan|glob|getenv|duckdb_\w*|pragma_\w*|query|query_table|sniff_csv|"
@@ -157,7 +163,7 @@ def _walk(node: Any, ctes: frozenset[str]) -> Iterator[tuple[dict, frozenset[str
             yield from _walk(item, ctes)
 
 
-def _check_parse_tree(con: duckdb.DuckDBPyConnection, text: str) -> None:
+def _check_parse_tree(con: duckdb.DuckDBPyConnection, text: str, schema_name: str = "main") -> None:
     tree = json.loads(con.execute("SELECT json_serialize_sql($q)", {"q": text}).fetchone()[0])
     if tree.get("error"):
         msg = tree.get("error_message", "")
@@ -176,16 +182,13 @@ def _check_parse_tree(con: duckdb.DuckDBPyConnection, text: str) -> None:
                 continue
             if (
                 name not in ALLOWED_VIEWS
-                or schema not in ("", "main")
-                or catalog
-                not in (
-                    "",
-                    WAREHOUSE_ALIAS,
-                )
+                or schema not in ("", schema_name)
+                or catalog not in ("", WAREHOUSE_ALIAS)
             ):
                 shown = ".".join(p for p in (catalog, schema, name) if p)
+                where = "pseudonymised analyst tables" if schema_name == "analyst" else "views"
                 raise QueryRefused(
-                    f"{shown} is not one of the analyst views ({', '.join(sorted(ALLOWED_VIEWS))})."
+                    f"{shown} is not one of the {where} ({', '.join(sorted(ALLOWED_VIEWS))})."
                 )
         elif kind == "TABLE_FUNCTION":
             fn = str((node.get("function") or {}).get("function_name", "")).lower()
@@ -200,11 +203,17 @@ def _check_parse_tree(con: duckdb.DuckDBPyConnection, text: str) -> None:
 # --- binder level ---------------------------------------------------------------------------
 
 
-def _check_bound_tables(con: duckdb.DuckDBPyConnection, text: str) -> None:
-    # DuckDB reports the tables behind views, so allow the views and what they read.
+def _check_bound_tables(
+    con: duckdb.DuckDBPyConnection, text: str, schema_name: str = "main"
+) -> None:
+    # DuckDB reports the tables behind views, so allow the views and what they read; the
+    # analyst tables are plain tables: exactly those (a main view shows its mart_* tables).
     allowed = set(ALLOWED_VIEWS)
-    for view in ALLOWED_VIEWS:
-        allowed |= {t.split(".")[-1].lower() for t in con.get_table_names(f"SELECT * FROM {view}")}
+    if schema_name == "main":
+        for view in ALLOWED_VIEWS:
+            allowed |= {
+                t.split(".")[-1].lower() for t in con.get_table_names(f"SELECT * FROM {view}")
+            }
     try:
         used = {t.split(".")[-1].lower().strip('"') for t in con.get_table_names(text)}
     except duckdb.BinderException:
@@ -224,14 +233,27 @@ def _clean_error(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
-def _open(db_path: Path) -> duckdb.DuckDBPyConnection:
+def _open(db_path: Path, schema_name: str = "main") -> duckdb.DuckDBPyConnection:
+    if schema_name not in SCHEMAS:
+        raise ValueError(f"schema must be one of {SCHEMAS}")
     if not Path(db_path).exists():
         raise QueryRefused(f"No warehouse at {db_path}: load data with `outcomes ingest` first.")
     con = duckdb.connect(":memory:")
     try:
         path_literal = str(db_path).replace("'", "''")
         con.execute(f"ATTACH '{path_literal}' AS {WAREHOUSE_ALIAS} (READ_ONLY)")
-        con.execute(f"USE {WAREHOUSE_ALIAS}")
+        if schema_name != "main":
+            found = con.execute(
+                "SELECT count(*) FROM duckdb_tables() WHERE database_name = $db"
+                " AND schema_name = $schema",
+                {"db": WAREHOUSE_ALIAS, "schema": schema_name},
+            ).fetchone()[0]
+            if not found:
+                raise QueryRefused(
+                    f"The pseudonymised schema {schema_name!r} is missing from the warehouse: "
+                    "it is rebuilt at every load (run `outcomes ingest`)."
+                )
+        con.execute(f"USE {WAREHOUSE_ALIAS}.{schema_name}")
         # Before any user text runs: no files, no extensions, and no way to undo this.
         con.execute("SET enable_external_access = false")
         con.execute("SET autoinstall_known_extensions = false")
@@ -252,34 +274,37 @@ def _unique(names: list[str]) -> list[str]:
     return out
 
 
-def check_query(db_path: Path, sql: str) -> str:
+def check_query(db_path: Path, sql: str, schema: str = "main") -> str:
     """Run every guard without executing the query; returns the normalised statement."""
     text = _check_text(sql)
-    con = _open(db_path)
+    con = _open(db_path, schema)
     try:
-        _check_parse_tree(con, text)
-        _check_bound_tables(con, text)
+        _check_parse_tree(con, text, schema)
+        _check_bound_tables(con, text, schema)
     finally:
         con.close()
     return text
 
 
-def run_query(db_path: Path | None, sql: str, settings: Settings | None = None) -> QueryResult:
-    """Run one read-only query over the analyst views, within the time and row limits.
+def run_query(
+    db_path: Path | None, sql: str, settings: Settings | None = None, schema: str = "main"
+) -> QueryResult:
+    """Run one read-only query over the analyst views (schema "main") or the pseudonymised
+    tables (schema "analyst"), within the time and row limits.
 
     Raises QueryRefused (or its subclasses QueryStopped/QueryFailed) with a message for
     the user."""
     settings = settings or get_settings()
     db_path = Path(db_path) if db_path is not None else settings.db_path
     text = _check_text(sql)
-    con = _open(db_path)
+    con = _open(db_path, schema)
     timeout = float(settings.sql_timeout_s)
     cap = int(settings.sql_row_cap)
     timer = threading.Timer(timeout, con.interrupt)
     started = time.perf_counter()
     try:
-        _check_parse_tree(con, text)
-        _check_bound_tables(con, text)
+        _check_parse_tree(con, text, schema)
+        _check_bound_tables(con, text, schema)
         timer.start()
         try:
             cur = con.execute(text)

@@ -145,10 +145,20 @@ def demo(
     warehouse = db or settings.db_path
     typer.echo(f"\nwarehouse: {warehouse}")
     typer.echo('query it:  .venv/bin/outcomes sql "select * from cohort_outcomes"')
+    _announce_demo_owner()
     if dashboard:
         _serve_dashboard(db, None, port)
     else:
         typer.echo("open the dashboard:  .venv/bin/outcomes dashboard")
+
+
+def _announce_demo_owner() -> None:
+    """Create (or reset) the demo owner account and print its password, shown only now."""
+    from pipelines.users import DEMO_OWNER, ensure_demo_owner
+
+    password = ensure_demo_owner()
+    typer.secho(f"dashboard sign-in: user {DEMO_OWNER}  password {password}  "
+                "(new on every demo run; shown only now)", fg="yellow", bold=True)  # fmt: skip
 
 
 def _serve_dashboard(db: Path | None, host: str | None, port: int | None) -> None:
@@ -233,6 +243,88 @@ def serve(
             "archive": str(archive) if archive else None,
         },
     )
+
+
+users_app = typer.Typer(
+    help="Dashboard accounts (owner, therapist, analyst) and their passwords (docs/security.md).",
+    no_args_is_help=True,
+)
+app.add_typer(users_app, name="users")
+
+
+def _password(from_stdin: bool, confirm: bool = True) -> str:
+    import sys
+
+    if from_stdin:  # scripts: the password on the first line of stdin, never in argv
+        return sys.stdin.readline().rstrip("\r\n")
+    return typer.prompt("password", hide_input=True, confirmation_prompt=confirm)
+
+
+@users_app.command("add")
+def users_add(
+    username: Annotated[str, typer.Argument(help="Sign-in name.")],
+    role: Annotated[str, typer.Option("--role", help="owner, therapist or analyst.")],
+    therapist_id: Annotated[
+        str | None,
+        typer.Option("--therapist-id", help="Therapist accounts: their therapist_id (e.g. T01)."),
+    ] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from stdin.")
+    ] = False,
+) -> None:
+    """Add an account (the password is asked for, or read from stdin)."""
+    from pipelines.users import UserError, UserStore
+
+    try:
+        user = UserStore().add(username, _password(password_stdin), role, therapist_id)
+    except UserError as exc:
+        typer.secho(f"refused: {exc}", fg="red", err=True)
+        raise typer.Exit(1) from exc
+    linked = f" (therapist {user.therapist_id})" if user.therapist_id else ""
+    typer.echo(f"added {user.username}: {user.role}{linked}")
+
+
+@users_app.command("remove")
+def users_remove(username: Annotated[str, typer.Argument(help="Sign-in name.")]) -> None:
+    """Remove an account (its open sessions end with its next request)."""
+    from pipelines.users import UserError, UserStore
+
+    try:
+        UserStore().remove(username)
+    except UserError as exc:
+        typer.secho(f"refused: {exc}", fg="red", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"removed {username}")
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """List the accounts: name, role, linked therapist, created."""
+    from pipelines.users import UserStore
+
+    users = UserStore().list()
+    if not users:
+        typer.echo("no accounts yet: add one with `outcomes users add NAME --role owner`")
+    for u in users:
+        typer.echo(f"{u.username}\t{u.role}\t{u.therapist_id or '-'}\t{u.created_at[:19]}")
+
+
+@users_app.command("passwd")
+def users_passwd(
+    username: Annotated[str, typer.Argument(help="Sign-in name.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from stdin.")
+    ] = False,
+) -> None:
+    """Set a new password (signs the account out everywhere)."""
+    from pipelines.users import UserError, UserStore
+
+    try:
+        UserStore().set_password(username, _password(password_stdin))
+    except UserError as exc:
+        typer.secho(f"refused: {exc}", fg="red", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"password of {username} changed")
 
 
 def main() -> None:  # pragma: no cover - console entry point

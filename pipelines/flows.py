@@ -73,6 +73,8 @@ def retry_task(con, load_seq: int, now: dt.datetime, settings: Settings) -> int:
 
 @task(name="rebuild derived tables", **TASK)
 def rebuild_task(con, settings: Settings) -> int:
+    from pipelines.users import pseudonym_secret
+    from pipelines.warehouse.analyst_schema import create_analyst_schema
     from pipelines.warehouse.derive import rebuild_derived
     from pipelines.warehouse.views import create_analyst_views
 
@@ -80,6 +82,8 @@ def rebuild_task(con, settings: Settings) -> int:
     try:
         rebuild_derived(con, settings)
         create_analyst_views(con)
+        # the pseudonymised analyst.* schema (docs/security.md); its key stays off the file
+        create_analyst_schema(con, pseudonym_secret(settings), settings.pseudonym_hex_chars)
         crash_point("rebuilding_derived")
         con.commit()
     except BaseException:

@@ -112,6 +112,30 @@ class Settings:
     sql_row_cap: int = 10_000
     """At most this many rows of an ad-hoc query are returned."""
 
+    # --- security and privacy (docs/security.md) ------------------------------------------
+    users_db: Path = Path("data/users.db")
+    """Dashboard accounts and the audit trail (SQLite). Beside the warehouse, never inside
+    it: a load replaces the warehouse file as a whole."""
+    session_secret_file: Path = Path("data/secrets/session.key")
+    """Key signing the dashboard's session cookies; created (mode 0600) on first use."""
+    pseudonym_secret_file: Path = Path("data/secrets/pseudonym.key")
+    """Key of the HMAC that pseudonymises ids in the `analyst` schema; created (mode 0600)
+    on first use. Whoever holds it can link pseudonyms back to clients: keep it off the
+    warehouse and out of backups handed to analysts."""
+    pseudonym_hex_chars: int = 16
+    """Length of a pseudonym (hex characters of the HMAC-SHA256; 16 = 64 bits)."""
+    session_max_age_s: int = 8 * 3600
+    """A dashboard sign-in lasts this long (then sign in again)."""
+    login_max_failures: int = 5
+    """Failed sign-ins of one user from one address within login_window_s before further
+    attempts are refused."""
+    login_window_s: int = 300
+    """Window of the sign-in rate limit, in seconds."""
+    password_min_length: int = 10
+    """Shortest password `outcomes users add|passwd` accepts."""
+    audit_page_rows: int = 1000
+    """The Audit page shows this many latest events."""
+
     def path(self, name: str) -> Path:
         """A path setting resolved from the project root."""
         value = Path(getattr(self, name))

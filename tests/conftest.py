@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,6 +29,12 @@ os.environ.setdefault("PREFECT_HOME", str(_PREFECT_HOME))
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+# Accounts and secrets of the test run stay out of the project's data/ (the demo test
+# creates a demo owner, for one); tests/dashboard and tests/security set their own.
+_SECRETS = Path(tempfile.mkdtemp(prefix="outcomes-test-secrets-"))
+for _name in ("users_db", "session_secret_file", "pseudonym_secret_file"):
+    os.environ.setdefault(f"OUTCOMES_{_name.upper()}", str(_SECRETS / _name))
 
 
 @pytest.fixture(scope="session")
@@ -129,3 +136,19 @@ def snapshot():
 @pytest.fixture(scope="session")
 def module_snapshot():
     return _snapshot
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """pytest-playwright: use Debian's Chromium; nothing may download a browser here."""
+    from dashboard.screenshots import CHROMIUM, CHROMIUM_ARGS
+
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "headless": True,
+            "args": CHROMIUM_ARGS}  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    from dashboard.screenshots import VIEWPORT
+
+    return {**browser_context_args, "viewport": VIEWPORT}

@@ -9,20 +9,23 @@ import dash
 import pandas as pd
 from dash import Input, Output, callback, dcc, html
 
-from dashboard import data, figures, ids
+from dashboard import auth, data, figures, ids
 from dashboard.components import fmt_ci, fmt_num, fmt_pct, guarded, table
 from pipelines.settings import METRICS, get_settings
 
 dash.register_page(__name__, path="/cohorts", name="Cohorts", title="Cohorts · outcomes", order=1)
 
 
+@auth.page_roles(*auth.PAGE_ROLES["/cohorts"])
 @guarded
 def layout(**_query: str) -> html.Div:
     opts = data.filter_options()
+    named = auth.role() != "analyst"  # analysts see no names, therapists' included
     therapists = [
-        {"label": f"{r.therapist_id} {r.name or ''}".strip(), "value": r.therapist_id}
+        {"label": f"{r.therapist_id} {(r.name or '') if named else ''}".strip(),
+         "value": r.therapist_id}
         for r in opts["therapists"].itertuples()
-    ]
+    ]  # fmt: skip
     return html.Div(
         [
             html.H1("Cohorts"),
@@ -123,6 +126,7 @@ def _rates_table(rates: pd.DataFrame) -> html.Div:
     Input(ids.COHORT_DATES, "end_date"),
     Input(ids.COHORT_THERAPIST, "value"),
 )
+@auth.callback_roles(*auth.PAGE_ROLES["/cohorts"])
 def update(metric: str, start: str | None, end: str | None, therapist: str | None):
     flt = data.CourseFilter(_date(start), _date(end), therapist or None)
     try:

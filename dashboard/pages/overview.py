@@ -5,7 +5,7 @@ from __future__ import annotations
 import dash
 from dash import dcc, html
 
-from dashboard import data, figures, ids
+from dashboard import auth, data, figures, ids
 from dashboard.components import fmt_ci, fmt_num, fmt_pct, fmt_time, guarded, kpi
 
 dash.register_page(__name__, path="/", name="Overview", title="Overview · outcomes", order=0)
@@ -30,13 +30,17 @@ def _last_load(o: dict) -> html.Div:
                 f" · open quarantine rows {o['open_quarantine']}"
             ),
             html.Div(run.get("message") or "", className="muted"),
-            dcc.Link("Data quality details →", href="/quality"),
+            # only owners may open the quality page (it quotes rejected rows)
+            dcc.Link("Data quality details →", href="/quality")
+            if auth.role() in auth.PAGE_ROLES["/quality"]
+            else None,
         ],
         className=f"panel {tone if not rejected else 'warn'}",
         id=ids.OVERVIEW_LAST_LOAD,
     )
 
 
+@auth.page_roles(*auth.PAGE_ROLES["/"])
 @guarded
 def layout(**_query: str) -> html.Div:
     o = data.overview()

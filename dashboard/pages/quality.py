@@ -6,7 +6,7 @@ from __future__ import annotations
 import dash
 from dash import Input, Output, callback, dcc, html
 
-from dashboard import data, ids
+from dashboard import auth, data, ids
 from dashboard.components import GX_DOCS_ROUTE, grid, guarded
 from dashboard.sql_console import to_records
 
@@ -16,6 +16,7 @@ dash.register_page(__name__, path="/quality", name="Data quality", title="Qualit
 ENTITIES = ("clients", "therapists", "sessions", "scores")
 
 
+@auth.page_roles(*auth.PAGE_ROLES["/quality"])  # quarantine rows quote names
 @guarded
 def layout(**_query: str) -> html.Div:
     return html.Div(
@@ -60,5 +61,6 @@ def layout(**_query: str) -> html.Div:
     Input(ids.QUALITY_Q_REASON, "value"),
     prevent_initial_call=True,
 )
+@auth.callback_roles(*auth.PAGE_ROLES["/quality"])
 def filter_quarantine(entity: str | None, reason: str | None):
     return to_records(data.quarantine(entity, reason))

@@ -1,6 +1,8 @@
 """SQL console ("/sql"): read-only queries over the analyst views, for analysts.
 
-Guards and limits live in dashboard.sql_console; this page only shows results."""
+Guards and limits live in dashboard.sql_console; this page only shows results.
+Owners query the §6 views; the analyst role only the pseudonymised `analyst.*` tables
+(no names, no birth dates). Therapists have no console. Every query is audited."""
 
 from __future__ import annotations
 
@@ -8,10 +10,10 @@ import dash
 from dash import Input, Output, State, callback, dcc, html
 from dash.exceptions import PreventUpdate
 
-from dashboard import data, ids
+from dashboard import auth, data, ids
 from dashboard.components import column_defs, grid, guarded
-from dashboard.csv_safe import neutralise
-from dashboard.sql_console import QueryRefused, run_query, to_records
+from dashboard.sql_console import QueryRefused, QueryResult, run_query, to_records
+from pipelines.csv_safe import neutralise
 
 dash.register_page(__name__, path="/sql", name="SQL", title="SQL · outcomes", order=5)
 
@@ -20,8 +22,13 @@ FROM cohort_outcomes
 ORDER BY cohort, metric"""
 
 
+def _schema_name() -> str:
+    """The schema the signed-in user's queries run on."""
+    return "analyst" if auth.role() == "analyst" else "main"
+
+
 def _schema_browser() -> html.Div:
-    df = data.schema()
+    df = data.analyst_schema() if _schema_name() == "analyst" else data.schema()
     items = []
     for view, cols in df.groupby("view", sort=False):
         items.append(
@@ -45,9 +52,11 @@ def _schema_browser() -> html.Div:
                 ]
             )  # fmt: skip
         )
-    return html.Div([html.H3("Views"), *items], id=ids.SQL_SCHEMA, className="schema")
+    title = "Pseudonymised tables" if _schema_name() == "analyst" else "Views"
+    return html.Div([html.H3(title), *items], id=ids.SQL_SCHEMA, className="schema")
 
 
+@auth.page_roles(*auth.PAGE_ROLES["/sql"])
 @guarded
 def layout(**_query: str) -> html.Div:
     editor = html.Div(
@@ -68,9 +77,14 @@ def layout(**_query: str) -> html.Div:
         ],
         className="sql-main",
     )
+    over = (
+        "the pseudonymised analyst tables (ids are keyed hashes; no names or birth dates)"
+        if _schema_name() == "analyst"
+        else "the analyst views"
+    )
     return html.Div(
         [html.H1("SQL console"),
-         html.P("One read-only SELECT over the analyst views. Results are capped and "
+         html.P(f"One read-only SELECT over {over}. Results are capped and "
                 "long queries are stopped (settings sql_row_cap, sql_timeout_s).",
                 className="muted"),
          html.Div([editor, _schema_browser()], className="sql-layout")]
@@ -86,11 +100,11 @@ def layout(**_query: str) -> html.Div:
     State(ids.SQL_INPUT, "value"),
     prevent_initial_call=True,
 )
+@auth.callback_roles(*auth.PAGE_ROLES["/sql"])
 def run(_clicks: int, sql: str | None):
-    try:
-        result = run_query(data.current_db(), sql or "")
-    except QueryRefused as exc:
-        return [], [], exc.message, "sql-message error"
+    result = _run(sql)
+    if isinstance(result, QueryRefused):
+        return [], [], result.message, "sql-message error"
     tone = "warn" if result.truncated else "ok"
     return to_records(result.rows), column_defs(result.rows), result.message, f"sql-message {tone}"
 
@@ -102,13 +116,25 @@ def run(_clicks: int, sql: str | None):
     State(ids.SQL_INPUT, "value"),
     prevent_initial_call=True,
 )
+@auth.callback_roles(*auth.PAGE_ROLES["/sql"])
 def download(clicks: int, sql: str | None):
     """CSV of the query (re-run with the same guards), formula-like cells neutralised."""
     if not clicks:
         raise PreventUpdate
-    try:
-        result = run_query(data.current_db(), sql or "")
-    except QueryRefused as exc:
-        return None, exc.message
+    result = _run(sql, "sql_download")
+    if isinstance(result, QueryRefused):
+        return None, result.message
     csv = neutralise(result.rows).to_csv(index=False)
     return dcc.send_string(csv, "query.csv", type="text/csv"), result.message
+
+
+def _run(sql: str | None, event: str = "sql_run") -> QueryResult | QueryRefused:
+    """Run the query on the user's schema and record it (and how it ended) in the audit."""
+    schema = _schema_name()
+    try:
+        result = run_query(data.current_db(), sql or "", schema=schema)
+    except QueryRefused as exc:
+        auth.audit(event, f"[{schema}] refused: {exc.message}\n{sql or ''}")
+        return exc
+    auth.audit(event, f"[{schema}] {result.message}\n{sql or ''}")
+    return result

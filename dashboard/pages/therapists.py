@@ -7,7 +7,7 @@ import dash
 import pandas as pd
 from dash import Input, Output, callback, dcc, html
 
-from dashboard import data, ids
+from dashboard import auth, data, ids
 from dashboard.components import fmt_ci, fmt_num, grid, guarded
 from pipelines.settings import METRICS
 
@@ -19,7 +19,7 @@ dash.register_page(
 def _shown(df: pd.DataFrame) -> pd.DataFrame:
     if df.empty:
         return df
-    return pd.DataFrame(
+    shown = pd.DataFrame(
         {
             "therapist": df["therapist_id"],
             "name": df["name"],
@@ -39,8 +39,12 @@ def _shown(df: pd.DataFrame) -> pd.DataFrame:
             "protocol alerts": df["protocol_alerts"],
         }
     )
+    if auth.role() == "analyst":  # analysts see no names
+        shown = shown.drop(columns=["name"])
+    return shown
 
 
+@auth.page_roles(*auth.PAGE_ROLES["/therapists"])
 @guarded
 def layout(**_query: str) -> html.Div:
     return html.Div(
@@ -71,6 +75,7 @@ def layout(**_query: str) -> html.Div:
 
 @callback(Output(ids.THERAPIST_GRID, "rowData"), Input(ids.THERAPIST_METRIC, "value"),
           prevent_initial_call=True)  # fmt: skip
+@auth.callback_roles(*auth.PAGE_ROLES["/therapists"])
 def update(metric: str):
     from dashboard.sql_console import to_records
 

@@ -15,6 +15,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from pipelines.ingest.readers import READ_ERROR, ROW_NUMBER
@@ -45,7 +46,7 @@ def normalise(raw: pd.DataFrame, entity: str, clinic_timezone: str) -> Normalise
     errors: dict[int, list[str]] = defaultdict(list)
     typed = pd.DataFrame(index=raw.index)
     for column in ENTITIES[entity].columns:
-        typed[column.name] = _normalise_column(raw[column.name], column, clinic_timezone, errors)
+        typed[column.name] = _normalise_distinct(raw[column.name], column, clinic_timezone, errors)
     typed[ROW_NUMBER] = raw[ROW_NUMBER].astype("int64")
     if READ_ERROR in raw:
         for pos in raw.index[raw[READ_ERROR].notna()]:
@@ -58,6 +59,33 @@ def normalise(raw: pd.DataFrame, entity: str, clinic_timezone: str) -> Normalise
     if entity == "scores":
         typed[SCORES_GIVEN] = typed[list(SCORE_COLUMNS)].notna().sum(axis=1).astype("int64")
     return NormalisedTable(typed, dict(errors))
+
+
+def _normalise_distinct(
+    raw: pd.Series, column: Column, tz: str, errors: dict[int, list[str]]
+) -> pd.Series:
+    """`_normalise_column`, run once per distinct value when values repeat a lot.
+
+    Typing is per value (no value's result depends on another's), so typing the distinct
+    values (blank included) and spreading the results back by position gives the same
+    column and the same reasons, at a fraction of the cost for codes, scores, booleans.
+    """
+    if column.type == "text" and not column.codes:
+        return raw
+    codes, uniques = pd.factorize(raw, use_na_sentinel=False)
+    if len(uniques) > len(raw) // 2:
+        return _normalise_column(raw, column, tz, errors)
+    distinct_errors: dict[int, list[str]] = defaultdict(list)
+    typed = _normalise_column(
+        pd.Series(uniques, dtype=object), column, tz, distinct_errors
+    ).reset_index(drop=True)
+    out = typed.take(codes)
+    out.index = raw.index
+    if distinct_errors:
+        failed = np.flatnonzero(np.isin(codes, list(distinct_errors)))
+        for pos in failed:
+            errors[int(raw.index[pos])].extend(distinct_errors[int(codes[pos])])
+    return out
 
 
 def _record_failures(

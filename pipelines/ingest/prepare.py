@@ -65,8 +65,12 @@ def plan_file(
     columns = list(spec.column_names)
     keys = list(spec.key)
 
-    # identical rows (same text in every column) collapse to the first copy
-    copies = raw[columns].duplicated(keep="first")
+    # identical rows (same text in every column) collapse to the first copy; an identical
+    # row has an identical key, so only rows whose key text repeats are compared whole
+    copies = pd.Series(False, index=raw.index)
+    repeated_key = raw[keys].duplicated(keep=False)
+    if repeated_key.any():
+        copies[repeated_key] = raw.loc[repeated_key, columns].duplicated(keep="first")
     keep = ~copies
     typed = typed[keep]
     kept_raw = raw[keep] if copies.any() else raw  # no copy of a big frame when not needed

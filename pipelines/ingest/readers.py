@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipelines.schema import ENTITIES, ColumnType
 
@@ -98,15 +100,32 @@ def _check_columns(frame: pd.DataFrame, entity: str, file_name: str) -> RawTable
 
 def _blank_to_none(frame: pd.DataFrame) -> pd.DataFrame:
     """Object columns of str/None with surrounding spaces trimmed; '' becomes None."""
-    out = pd.DataFrame(index=frame.index)
+    out = {}
     for col in frame.columns:
-        if col == ROW_NUMBER:
-            out[col] = frame[col]
-            continue
-        s = frame[col].astype("string").str.strip()  # vectorised; missing is <NA>
+        out[col] = frame[col] if col == ROW_NUMBER else _text_column(frame[col])
+    return pd.DataFrame(out, index=frame.index)
+
+
+def _text_column(values: pd.Series | pa.ChunkedArray) -> pd.Series:
+    """Text values (str, None or NaN) trimmed, blank as None, in an object Series.
+
+    Arrow's utf8_trim_whitespace is what pandas' arrow-backed ``str.strip`` runs; calling it
+    directly skips pandas' conversions. Values that are not text take pandas' path.
+    """
+    index = values.index if isinstance(values, pd.Series) else None
+    try:
+        arr = (
+            pa.array(values.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+            if index is not None
+            else values
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        s = pd.Series(values, index=index, dtype=object).astype("string").str.strip()
         s = s.mask(s == "")
-        out[col] = s.astype(object).where(s.notna(), None)
-    return out
+        return s.astype(object).where(s.notna(), None)
+    trimmed = pc.utf8_trim_whitespace(arr)
+    cleaned = pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
+    return pd.Series(cleaned.to_numpy(zero_copy_only=False), index=index, dtype=object)
 
 
 # --- text files (CSV, JSONL) -------------------------------------------------------------
@@ -182,7 +201,7 @@ def _read_csv(path: Path, entity: str) -> pd.DataFrame:
         sep=delimiter,
         header=0,
         names=names,
-        dtype=str,
+        dtype=object,  # Python str values (pandas' arrow-backed str dtype costs 2× here)
         keep_default_na=False,
         na_filter=False,
         quoting=csv.QUOTE_MINIMAL,
@@ -259,13 +278,98 @@ def _json_object(pairs: list[tuple[str, object]]) -> _JsonObject:
     return obj
 
 
+def _plain_object(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    """Object hook of the fast path: a plain dict, or a _JsonObject (which sends the file
+    to the careful path) when a key repeats exactly."""
+    obj = dict(pairs)
+    return obj if len(obj) == len(pairs) else _json_object(pairs)
+
+
+_FAST_DECODER = json.JSONDecoder(
+    parse_float=str, parse_int=str, object_pairs_hook=_plain_object
+)  # numbers stay text exactly as written
+
+
+_FAST_CHUNK_LINES = 50_000
+"""Lines decoded at a time by the fast path: decoded objects are large (about 1 KB per row),
+so they are turned into Arrow text columns chunk by chunk rather than all held at once."""
+
+
+def _read_jsonl_fast(lines: list[str], entity: str) -> pd.DataFrame | None:
+    """The common case column by column: every line a flat JSON object whose keys are
+    distinct after trimming and case folding, values text, numbers, booleans, null, or
+    (in a list column) flat lists. None when any line is not, and the file then takes
+    the row-by-row path of :func:`_read_jsonl`, which explains each faulty row. Both
+    paths give the same frame for the files this one accepts."""
+    numbers = [n for n, line in enumerate(lines, start=1) if line.strip()]
+    if not numbers:
+        return None
+    types = {c.name: c.type for c in ENTITIES[entity].columns}
+    key_of: dict[str, str] = {}  # column name -> the one key spelling that gives it
+    parts: dict[str, list[tuple[int, pa.Array]]] = {}  # name -> (chunk start, raw text)
+    for start in range(0, len(numbers), _FAST_CHUNK_LINES):
+        chunk = _fast_chunk(lines, numbers[start : start + _FAST_CHUNK_LINES], types, key_of)
+        if chunk is None:
+            return None
+        for name, arr in chunk.items():
+            parts.setdefault(name, []).append((start, arr))
+    columns: dict[str, pd.Series] = {}
+    for name, arrays in parts.items():  # in order of first appearance, as pandas orders keys
+        filled, at = [], 0
+        for start, arr in arrays:  # a column missing from a chunk is blank there
+            filled += [pa.nulls(start - at, pa.string()), arr]
+            at = start + len(arr)
+        filled.append(pa.nulls(len(numbers) - at, pa.string()))
+        columns[name] = _text_column(pa.chunked_array(filled, pa.string()))
+    columns[ROW_NUMBER] = pd.Series(numbers)
+    columns[READ_ERROR] = pd.Series([None] * len(numbers), dtype=object)
+    return pd.DataFrame(columns)
+
+
+def _fast_chunk(
+    lines: list[str], numbers: list[int], types: dict[str, str], key_of: dict[str, str]
+) -> dict[str, pa.Array] | None:
+    """Decode the lines at `numbers` (1-based) into one Arrow text array per column."""
+    decode = _FAST_DECODER.decode
+    try:
+        objs = [decode(lines[n - 1]) for n in numbers]
+    except (json.JSONDecodeError, RecursionError):
+        return None
+    if set(map(type, objs)) != {dict}:  # not objects, or a repeated key (_JsonObject)
+        return None
+    shapes = dict.fromkeys(map(tuple, objs))  # key lists, in order of first appearance
+    one_shape = len(shapes) == 1
+    out: dict[str, pa.Array] = {}
+    for key in dict.fromkeys(k for shape in shapes for k in shape):
+        name = _normalise_header(key)
+        if key_of.setdefault(name, key) != key or name in (ROW_NUMBER, READ_ERROR):
+            return None  # keys equal after trimming and case folding: the careful path
+        values = [o[key] for o in objs] if one_shape else [o.get(key) for o in objs]
+        kinds = set(map(type, values)) - {str, type(None)}
+        if kinds:
+            if kinds - {bool, list}:
+                return None  # nested objects: a reason per row, from the careful path
+            if list in kinds and (
+                types.get(name, "list") != "list"
+                or any(isinstance(v, list) and _json_value_problem(name, v, "list") for v in values)
+            ):
+                return None
+            values = [v if type(v) is str else _json_value_to_text(v) for v in values]
+        out[name] = pa.array(values, type=pa.string())
+    return out
+
+
 def _read_jsonl(path: Path, entity: str) -> pd.DataFrame:
     text = _decode(path)
+    lines = text.split("\n")  # only "\n" ends a line (see below)
+    fast = _read_jsonl_fast(lines, entity)
+    if fast is not None:
+        return fast
     types = {c.name: c.type for c in ENTITIES[entity].columns}
     rows: list[dict[str, object]] = []
     # only "\n" ends a line: str.splitlines() would also split at U+2028, form feeds …
     # which JSON allows unescaped inside strings
-    for line_no, line in enumerate(text.split("\n"), start=1):
+    for line_no, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:  # numbers stay text exactly as written

@@ -104,10 +104,32 @@ def write_suites(settings: Settings | None = None) -> list[str]:
     return written
 
 
+_COLUMN_KWARGS = ("column", "column_A", "column_B")
+
+
+def checked_columns(suite) -> set[str] | None:
+    """The columns the expectations of `suite` read; None when one reads others as well
+    (a kind of expectation naming columns differently), so the frame must stay whole."""
+    columns: set[str] = set()
+    for expectation in suite.expectations:
+        kwargs = expectation.configuration.kwargs
+        if any("column" in k and k not in _COLUMN_KWARGS for k in kwargs):
+            return None
+        columns.update(kwargs[k] for k in _COLUMN_KWARGS if k in kwargs)
+    return columns
+
+
 def run_validation(suite_name: str, frame, parameters: dict[str, Any] | None = None):
-    """Validate `frame` with suite `suite_name`; results are stored (for Data Docs)."""
+    """Validate `frame` with suite `suite_name`; results are stored (for Data Docs).
+
+    GX gets only the columns the suite checks: it copies the whole batch frame for every
+    expectation's domain, and an unchecked column (notes, ids without rules) only costs.
+    """
     ctx = get_context()
     vd = validation_definition(ctx, suite_name)
+    columns = checked_columns(vd.suite)
+    if columns is not None and columns <= set(frame.columns):
+        frame = frame[[c for c in frame.columns if c in columns]]
     return vd.run(
         batch_parameters={"dataframe": frame},
         expectation_parameters=parameters or {},

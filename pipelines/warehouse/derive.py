@@ -24,12 +24,17 @@ SQL_DIR = Path(__file__).resolve().parent / "sql"
 MARTS: tuple[str, ...] = (
     "mart_clients",
     "mart_sessions",
+    "mart_course_sessions",
     "mart_courses",
     "mart_course_progress",
     "mart_cohort_outcomes",
     "mart_alerts",
+    "mart_therapist_activity",
+    "mart_therapist_alerts",
+    "mart_cohort_trajectories",
 )
-"""The marts in build order (each reads only stg_* and the marts before it)."""
+"""The marts in build order (each reads only stg_* and the marts before it). The last three
+(and mart_course_sessions) are read models of the dashboard."""
 
 T_QUANTILE_TABLE = "t_quantile_975"
 """Temporary table (df INTEGER, t DOUBLE) read by mart_cohort_outcomes.sql."""

@@ -1,17 +1,16 @@
 """The real app (subprocess) in real headless Chromium, on a warehouse built by the
-real pipeline. Fails on any browser console error or failed Dash callback."""
+real pipeline. Fails on any browser console error or failed Dash callback.
+The browser is signed in as an owner (conftest); roles are tested in tests/security."""
 
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from dashboard import ids
-from dashboard.screenshots import running_app, wait_for_dash
+from dashboard.screenshots import wait_for_dash
 
 pytestmark = pytest.mark.browser
 
@@ -27,9 +26,8 @@ PAGES = [
 
 
 @pytest.fixture(scope="module")
-def app_url(example_warehouse):
-    with running_app(example_warehouse) as url:
-        yield url
+def app_url(dashboard_url):
+    return dashboard_url
 
 
 class Problems:
@@ -58,7 +56,7 @@ def test_page_renders_without_errors(app_url, watched, path, heading):
     page.goto(app_url + path)
     wait_for_dash(page)
     assert page.inner_text("h1") == heading
-    assert page.locator(f"#{ids.NAVBAR} a").count() == 6
+    assert page.locator(f"#{ids.NAVBAR} a").count() == 7  # the owner's: with Audit
     assert "Traceback" not in page.content()
     assert problems.items == []
 
@@ -174,6 +172,5 @@ def test_gx_data_docs_are_served(app_url, page):
     # (GX's own pages pull fonts/CSS from CDNs, unreachable offline: not our console)
     response = page.goto(app_url + "/gx-docs/")
     assert response.status == 200 and "<html" in response.text().lower()
-    with pytest.raises(urllib.error.HTTPError) as info:
-        urllib.request.urlopen(app_url + "/gx-docs/..%2f..%2fpyproject.toml", timeout=10)
-    assert info.value.code == 404
+    outside = page.request.get(app_url + "/gx-docs/..%2f..%2fpyproject.toml")  # signed in
+    assert outside.status == 404

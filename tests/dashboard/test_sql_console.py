@@ -8,7 +8,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from dashboard.csv_safe import neutralise
 from dashboard.sql_console import (
     QueryFailed,
     QueryRefused,
@@ -16,6 +15,7 @@ from dashboard.sql_console import (
     format_result,
     run_query,
 )
+from pipelines.csv_safe import neutralise
 from pipelines.settings import get_settings
 
 

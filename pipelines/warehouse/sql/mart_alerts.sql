@@ -162,7 +162,8 @@ final as (
         alert_type || ':' || coalesce('session:' || session_id, 'course:' || course_id)
             as alert_id
     from all_alerts
-    order by occurred_at, alert_type, alert_id
+    -- stored in client order (then time): the dashboard looks alerts up by client (zone maps)
+    order by client_id, occurred_at, alert_type, alert_id
 )
 
 select * from final

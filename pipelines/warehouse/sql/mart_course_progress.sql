@@ -2,8 +2,8 @@
 -- no values in the course.
 -- Parameters: $mcid_<metric>, $reliability_<metric>, $rci_threshold.
 --
--- Only scores of the course's sessions count (mart_sessions.course_id is NULL for sessions
--- that are not completed, so their scores never reach this table).
+-- Only scores of the course's sessions count (mart_course_sessions holds only sessions with a
+-- course, i.e. completed ones, so scores of other sessions never reach this table).
 -- Differences, slopes, percentages and rci are rounded to 9 decimals before they are
 -- compared or reported, so that 2.3 -> 0.3 is an improvement of exactly 2 (IEEE doubles
 -- give 1.9999999999999998) and 3 / (2 × √2 × √0.5) is an rci of exactly 1.5.
@@ -20,22 +20,26 @@ courses as (
     select course_id, client_id, cohort, status, sessions_completed from mart_courses
 ),
 
-course_sessions as (
-    select session_id, course_id, session_number
-    from mart_sessions
-    where course_id is not null
-),
-
 pre_wide as (
-    select cs.course_id, cs.session_id, cs.session_number, sc.pain, sc.muscle_tone, sc.mobility
-    from course_sessions cs
-    join stg_scores sc on sc.session_id = cs.session_id and sc.timing = 'pre'
+    -- mart_course_sessions holds only sessions of courses, with their pre/post scores
+    select
+        course_id,
+        session_id,
+        session_number,
+        pre_pain as pain,
+        pre_muscle_tone as muscle_tone,
+        pre_mobility as mobility
+    from mart_course_sessions
 ),
 
 post_wide as (
-    select cs.course_id, cs.session_id, sc.pain, sc.muscle_tone, sc.mobility
-    from course_sessions cs
-    join stg_scores sc on sc.session_id = cs.session_id and sc.timing = 'post'
+    select
+        course_id,
+        session_id,
+        post_pain as pain,
+        post_muscle_tone as muscle_tone,
+        post_mobility as mobility
+    from mart_course_sessions
 ),
 
 -- one row per (course, session, metric) with a non-null value (UNPIVOT drops NULLs)

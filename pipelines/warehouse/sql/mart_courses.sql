@@ -106,6 +106,8 @@ final as (
         last_therapist_id,
         client_count::integer as client_count
     from with_age
+    -- stored in client order: the dashboard looks courses up by client (zone maps)
+    order by client_id, first_session_at, course_id
 )
 
 select * from final

@@ -66,8 +66,10 @@ inferred as (
 ),
 
 with_course as (
+    -- narrow rows for the numbering window; the wide session rows are joined back below
     select
-        s.*,
+        s.session_id,
+        s.started_at,
         case
             when s.status = 'completed' then coalesce(s.course_id, i.inferred_course_id)
         end as final_course_id
@@ -77,7 +79,8 @@ with_course as (
 
 numbered as (
     select
-        *,
+        session_id,
+        final_course_id,
         case
             when final_course_id is not null then row_number() over (
                 partition by final_course_id order by started_at, session_id
@@ -88,24 +91,27 @@ numbered as (
 
 final as (
     select
-        session_id,
-        client_id,
-        therapist_id,
-        final_course_id as course_id,
-        session_number::integer as session_number,
-        started_at,
-        session_date,
-        status,
-        duration_min,
-        warmup_min,
-        feet,
-        direction,
-        techniques,
-        spine_pressure,
-        discomfort_reported,
-        notes,
-        course_id as declared_course_id
-    from numbered
+        s.session_id,
+        s.client_id,
+        s.therapist_id,
+        n.final_course_id as course_id,
+        n.session_number::integer as session_number,
+        s.started_at,
+        s.session_date,
+        s.status,
+        s.duration_min,
+        s.warmup_min,
+        s.feet,
+        s.direction,
+        s.techniques,
+        s.spine_pressure,
+        s.discomfort_reported,
+        s.notes,
+        s.course_id as declared_course_id
+    from sessions s
+    join numbered n using (session_id)
+    -- stored in client order: the dashboard looks sessions up by client (zone maps)
+    order by s.client_id, s.started_at, s.session_id
 )
 
 select * from final

@@ -1,0 +1,276 @@
+"""Sign-in, sessions, roles and security headers of the dashboard (docs/security.md).
+
+- Every request except the sign-in form and static files (Dash's JS bundles, /assets/)
+  needs a signed-in session: pages redirect to /login, Dash's JSON endpoints answer 401.
+- The session is Flask's signed cookie (HttpOnly, SameSite=Lax) keyed by a per-installation
+  secret file; it holds the user name and the account's session epoch, and the account is
+  re-read on every request, so a removed user or a changed password ends old sessions.
+- Roles are enforced where data is produced: page layouts (`page_roles`) and callbacks
+  (`callback_roles`, or explicit checks such as the client page's own-client rule).
+- Sign-in is rate-limited per user name + address (settings login_max_failures,
+  login_window_s), counted from the audit trail.
+
+The sign-in form is a plain Flask route, not a Dash page: Dash renders pages through a
+callback, which would have to be opened to signed-out visitors.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import secrets
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import dash
+import flask
+from dash import html
+from werkzeug.exceptions import Forbidden
+
+from pipelines.settings import Settings, get_settings
+from pipelines.users import User, UserStore, session_secret
+
+PUBLIC_PREFIXES = ("/_dash-component-suites/", "/assets/", "/_favicon.ico")
+LOGIN_PATH, LOGOUT_PATH = "/login", "/logout"
+SESSION_COOKIE = "outcomes_session"
+# Which paths each role may open (pages also check in their layouts; this only decides
+# what the navbar shows and what non-Dash routes like /gx-docs/ allow).
+PAGE_ROLES: dict[str, tuple[str, ...]] = {
+    "/": ("owner", "therapist", "analyst"),
+    "/cohorts": ("owner", "therapist", "analyst"),
+    "/client": ("owner", "therapist"),
+    "/therapists": ("owner", "therapist", "analyst"),
+    "/quality": ("owner",),
+    "/sql": ("owner", "analyst"),
+    "/audit": ("owner",),
+}
+GX_DOCS_ROLES = ("owner",)  # the Data Docs quote rejected rows (names, birth dates)
+
+_LOGIN_HTML = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Sign in · outcomes</title>
+<link rel="stylesheet" href="/assets/style.css">
+<link rel="stylesheet" href="/assets/security.css"></head>
+<body><main class="content login">
+<h1>Sign in</h1>
+{% if message %}
+<div class="panel error" role="alert" id="login-message">{{ message }}</div>
+{% endif %}
+<form method="post" action="/login" id="login-form">
+<input type="hidden" name="csrf" value="{{ csrf }}">
+<input type="hidden" name="next" value="{{ next }}">
+<label>User <input name="username" id="login-username" autocomplete="username"
+  value="{{ username }}" required autofocus></label>
+<label>Password <input name="password" id="login-password" type="password"
+  autocomplete="current-password" required></label>
+<button type="submit" class="primary" id="login-submit">Sign in</button>
+</form></main></body></html>"""
+
+
+def _store() -> UserStore:
+    return flask.current_app.extensions["outcomes_users"]
+
+
+def _settings() -> Settings:
+    return flask.current_app.extensions["outcomes_settings"]
+
+
+def client_ip() -> str | None:
+    # The app binds to localhost by default; behind a proxy, configure ProxyFix there.
+    return flask.request.remote_addr
+
+
+def current_user() -> User | None:
+    """The signed-in user of this request (None outside a request or signed out)."""
+    if not flask.has_request_context():
+        return None
+    return flask.g.get("user")
+
+
+def role() -> str | None:
+    user = current_user()
+    return user.role if user else None
+
+
+def audit(event: str, detail: str = "") -> None:
+    """Record an event of the signed-in user in the audit trail."""
+    user = current_user()
+    _store().record(event, user.username if user else None, client_ip(), detail)
+
+
+def not_allowed(what: str = "this page") -> html.Div:
+    return html.Div(
+        f"Not allowed: your role ({role() or 'signed out'}) cannot open {what}.",
+        className="panel error not-allowed",
+        role="alert",
+    )
+
+
+def page_roles(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Layout decorator: other roles get a "not allowed" panel and nothing else."""
+
+    def wrap(render: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(render)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if role() not in roles:
+                return not_allowed()
+            return render(*args, **kwargs)
+
+        wrapper.roles = roles  # type: ignore[attr-defined]  # read by the coverage test
+        return wrapper
+
+    return wrap
+
+
+def callback_roles(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Callback decorator: other roles get HTTP 403 and the callback body never runs."""
+
+    def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if role() not in roles:
+                raise Forbidden("Your role may not run this callback.")
+            return fn(*args, **kwargs)
+
+        wrapper.roles = roles  # type: ignore[attr-defined]
+        return wrapper
+
+    return wrap
+
+
+def _safe_next(target: str | None) -> str:
+    """Only local paths: no open redirect to another site."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or "\\" in target:
+        return "/"
+    return target
+
+
+def _load_user() -> User | None:
+    name = flask.session.get("user")
+    if not name:
+        return None
+    user = _store().get(name)
+    if user is None or user.session_epoch != flask.session.get("epoch"):
+        flask.session.clear()  # removed account or changed password: old cookies end here
+        return None
+    return user
+
+
+def _require_sign_in() -> Any:
+    path = flask.request.path
+    if path.startswith(PUBLIC_PREFIXES) or path == LOGIN_PATH:
+        return None
+    user = _load_user()
+    flask.g.user = user
+    if user is None:
+        if path.startswith("/_dash-") or flask.request.method != "GET":
+            return flask.jsonify(error="Sign in required."), 401
+        return flask.redirect(f"{LOGIN_PATH}?next={quote(flask.request.full_path.rstrip('?'))}")
+    if path.startswith("/gx-docs") and user.role not in GX_DOCS_ROLES:
+        return flask.Response("Not allowed for your role.", status=403, mimetype="text/plain")
+    return None
+
+
+def content_security_policy(script_hashes: list[str]) -> str:
+    # Dash 4 (serve_locally) runs no eval; its only inline script is the renderer start-up,
+    # allowed by hash. Plotly and the grid set inline styles, hence 'unsafe-inline' there.
+    return "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self' " + " ".join(script_hashes),
+            "style-src 'self' 'unsafe-inline'",
+            "img-src 'self' data: blob:",
+            "font-src 'self' data:",
+            "connect-src 'self'",
+            "object-src 'none'",
+            "base-uri 'self'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        ]
+    )
+
+
+def _login_page(message: str = "", username: str = "", status: int = 200) -> flask.Response:
+    flask.session.setdefault("csrf", secrets.token_urlsafe(16))
+    body = flask.render_template_string(
+        _LOGIN_HTML,
+        message=message,
+        username=username,
+        csrf=flask.session["csrf"],
+        next=_safe_next(flask.request.values.get("next")),
+    )
+    return flask.Response(body, status=status, mimetype="text/html")
+
+
+def _login() -> Any:
+    if flask.request.method == "GET":
+        return _login_page()
+    form = flask.request.form
+    username = (form.get("username") or "").strip()[:64]
+    password = form.get("password") or ""
+    if not secrets.compare_digest(str(form.get("csrf", "")), str(flask.session.get("csrf", ""))):
+        return _login_page("The form expired: please sign in again.", username, 400)
+    settings, store, ip = _settings(), _store(), client_ip()
+    window = settings.login_window_s
+    if store.recent_failures(username, ip, window) >= settings.login_max_failures:
+        store.record("login_refused", username, ip, "rate limit")
+        minutes = max(1, round(window / 60))
+        return _login_page(
+            f"Too many failed sign-ins for this user from your address: wait {minutes} "
+            "minutes and try again.",
+            username,
+            429,
+        )
+    user = store.verify(username, password)
+    if user is None:
+        store.record("login_failed", username, ip)
+        return _login_page("Wrong user name or password.", username, 401)
+    flask.session.clear()  # a fresh session: nothing from before the sign-in carries over
+    flask.session.permanent = True
+    flask.session.update(user=user.username, epoch=user.session_epoch)
+    store.record("login_ok", user.username, ip)
+    return flask.redirect(_safe_next(form.get("next")))
+
+
+def _logout() -> Any:
+    user = _load_user()
+    if user is not None:
+        _store().record("logout", user.username, client_ip())
+    flask.session.clear()
+    return flask.redirect(LOGIN_PATH)
+
+
+def init_app(app: dash.Dash, settings: Settings | None = None) -> None:
+    """Add sign-in, the session cookie, role lookup and security headers to the app."""
+    settings = settings or get_settings()
+    server = app.server
+    server.secret_key = session_secret(settings)
+    server.config.update(
+        SESSION_COOKIE_NAME=SESSION_COOKIE,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",  # no cookie on cross-site POSTs: no CSRF on callbacks
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(seconds=settings.session_max_age_s),
+    )
+    server.extensions["outcomes_users"] = UserStore(settings=settings)
+    server.extensions["outcomes_settings"] = settings
+
+    server.before_request(_require_sign_in)
+    server.add_url_rule(LOGIN_PATH, "login", _login, methods=["GET", "POST"])
+    server.add_url_rule(LOGOUT_PATH, "logout", _logout, methods=["POST"])
+
+    @server.after_request
+    def _headers(response: flask.Response) -> flask.Response:
+        # Hashed per response: Dash adds inline scripts (the pages' clientside callbacks)
+        # when it sets itself up on the first request, after init_app has run.
+        response.headers["Content-Security-Policy"] = content_security_policy(
+            list(app.csp_hashes())
+        )
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        if not flask.request.path.startswith(PUBLIC_PREFIXES):
+            response.headers["Cache-Control"] = "no-store"  # personal data: not in caches
+        return response

@@ -1,0 +1,36 @@
+"""Audit ("/audit", owners only): sign-ins (and failed ones), opened client pages and SQL
+queries, newest first, from the users DB (setting users_db; docs/security.md)."""
+
+from __future__ import annotations
+
+import dash
+import flask
+import pandas as pd
+from dash import html
+
+from dashboard import auth, ids
+from dashboard.components import grid
+from pipelines.settings import get_settings
+
+dash.register_page(__name__, path="/audit", name="Audit", title="Audit · outcomes", order=6)
+
+COLUMNS = ["at", "username", "ip", "event", "detail"]
+
+
+@auth.page_roles(*auth.PAGE_ROLES["/audit"])
+def layout(**_query: str) -> html.Div:
+    limit = get_settings().audit_page_rows
+    events = flask.current_app.extensions["outcomes_users"].audit_events(limit)
+    df = pd.DataFrame(events, columns=COLUMNS)
+    return html.Div(
+        [
+            html.H1("Audit"),
+            html.P(
+                f"The latest {limit} events (setting audit_page_rows), newest first, times in "
+                "UTC: sign-ins (login_ok, login_failed, login_refused = rate limit), sign-outs, "
+                "client pages opened or refused, SQL queries with their outcome.",
+                className="muted",
+            ),
+            grid(ids.AUDIT_GRID, df, height="600px"),
+        ]
+    )
