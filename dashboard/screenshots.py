@@ -132,19 +132,34 @@ def screenshot_owner() -> Iterator[tuple[str, str]]:
                     os.environ[key] = value
 
 
-def take(db: Path, out: Path, client_id: str = "C001") -> list[Path]:
-    from playwright.sync_api import sync_playwright
-
+def take(db: Path, out: Path, client_id: str = "C001", browser=None) -> list[Path]:
+    """Screenshot every page into `out`. `browser`: a Playwright browser to use (tests pass
+    pytest-playwright's, since one process can run only one sync Playwright); else one of
+    our own is launched."""
     out.mkdir(parents=True, exist_ok=True)
+    with screenshot_owner() as (user, password), running_app(db) as url:
+        if browser is not None:
+            return _shoot(browser, url, user, password, out, client_id)
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as pw:
+            own = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            try:
+                return _shoot(own, url, user, password, out, client_id)
+            finally:
+                own.close()
+
+
+def _shoot(browser, url: str, user: str, password: str, out: Path, client_id: str) -> list[Path]:
+    context = browser.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    page.goto(url + "/login")
+    page.fill("#login-username", user)
+    page.fill("#login-password", password)
+    page.click("#login-submit")
+    wait_for_dash(page)
     saved = []
-    with screenshot_owner() as (user, password), running_app(db) as url, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport=VIEWPORT)
-        page.goto(url + "/login")
-        page.fill("#login-username", user)
-        page.fill("#login-password", password)
-        page.click("#login-submit")
-        wait_for_dash(page)
+    try:
         for name, path in pages(client_id):
             page.goto(url + path)
             wait_for_dash(page)
@@ -156,7 +171,8 @@ def take(db: Path, out: Path, client_id: str = "C001") -> list[Path]:
             target = out / f"{name}.png"
             page.screenshot(path=str(target), full_page=False)
             saved.append(target)
-        browser.close()
+    finally:
+        context.close()
     return saved
 
 
