@@ -9,7 +9,7 @@ from typing import Any
 
 import dash_ag_grid as dag
 import pandas as pd
-from dash import html
+from dash import dcc, html
 
 from dashboard.data import WarehouseUnavailable
 from dashboard.sql_console import to_records
@@ -108,3 +108,15 @@ def table(df: pd.DataFrame, class_name: str = "simple") -> html.Table:
         [html.Tr([html.Td(str(v)) for v in row]) for row in df.itertuples(index=False)]
     )
     return html.Table([head, body], className=class_name)
+
+
+def metric_dropdown(component_id: str) -> dcc.Dropdown:
+    """The pain / muscle tone / mobility chooser shared by the cohort and therapist pages."""
+    from pipelines.settings import METRICS
+
+    return dcc.Dropdown(
+        id=component_id,
+        value="pain",
+        clearable=False,
+        options=[{"label": m.replace("_", " "), "value": m} for m in METRICS],
+    )

@@ -10,8 +10,8 @@ import pandas as pd
 from dash import Input, Output, callback, dcc, html
 
 from dashboard import auth, data, figures, ids
-from dashboard.components import fmt_ci, fmt_num, fmt_pct, guarded, table
-from pipelines.settings import METRICS, get_settings
+from dashboard.components import fmt_ci, fmt_num, fmt_pct, guarded, metric_dropdown, table
+from pipelines.settings import get_settings
 
 dash.register_page(__name__, path="/cohorts", name="Cohorts", title="Cohorts · outcomes", order=1)
 
@@ -34,14 +34,7 @@ def layout(**_query: str) -> html.Div:
                     html.Label(
                         [
                             "Metric",
-                            dcc.Dropdown(
-                                id=ids.COHORT_METRIC,
-                                value="pain",
-                                clearable=False,
-                                options=[
-                                    {"label": m.replace("_", " "), "value": m} for m in METRICS
-                                ],
-                            ),
+                            metric_dropdown(ids.COHORT_METRIC),
                         ]
                     ),
                     html.Label(

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import dash
 import pandas as pd
-from dash import Input, Output, callback, dcc, html
+from dash import Input, Output, callback, html
 
 from dashboard import auth, data, ids
-from dashboard.components import fmt_ci, fmt_num, grid, guarded
-from pipelines.settings import METRICS
+from dashboard.components import fmt_ci, fmt_num, grid, guarded, metric_dropdown
 
 dash.register_page(
     __name__, path="/therapists", name="Therapists", title="Therapists · outcomes", order=3
@@ -53,12 +52,7 @@ def layout(**_query: str) -> html.Div:
             html.Label(
                 [
                     "Outcome metric",
-                    dcc.Dropdown(
-                        id=ids.THERAPIST_METRIC,
-                        value="pain",
-                        clearable=False,
-                        options=[{"label": m.replace("_", " "), "value": m} for m in METRICS],
-                    ),
+                    metric_dropdown(ids.THERAPIST_METRIC),
                 ],
                 className="narrow",
             ),  # fmt: skip
