@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from pipelines.local_process import free_port, serving
+from pipelines.settings import PROJECT_ROOT
 
 CHROMIUM = os.environ.get("OUTCOMES_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -26,7 +25,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update", "--disable-sync", "--no-first-run",
 ]  # fmt: skip
 VIEWPORT = {"width": 1280, "height": 900}
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
 def pages(client_id: str = "C001") -> list[tuple[str, str]]:
@@ -41,57 +39,16 @@ def pages(client_id: str = "C001") -> list[tuple[str, str]]:
     ]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def running_app(db: Path, port: int | None = None, timeout_s: float = 90) -> Iterator[str]:
     """Start `outcomes dashboard` and yield its base URL once it answers 200."""
     port = port or free_port()
     log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"dashboard-{port}.log"
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "pipelines.cli",
-                "dashboard",
-                "--db",
-                str(db),
-                "--port",
-                str(port),
-            ],  # fmt: skip
-            cwd=PROJECT_ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            _wait_http(url + "/", timeout_s, proc, log_path)
-            yield url
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-
-
-def _wait_http(url: str, timeout_s: float, proc: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"dashboard exited with {proc.returncode}:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as resp:
-                if resp.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise TimeoutError(f"{url} did not answer within {timeout_s} s")
+    command = [sys.executable, "-m", "pipelines.cli", "dashboard",
+               "--db", str(db), "--port", str(port)]  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    with serving(command, url + "/", log_path, timeout_s, cwd=PROJECT_ROOT):
+        yield url
 
 
 def wait_for_dash(page, timeout_ms: float = 30_000) -> None:

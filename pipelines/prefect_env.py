@@ -8,13 +8,12 @@ and export ``PREFECT_API_URL=http://127.0.0.1:4200/api``; nothing else changes.
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
+from contextlib import ExitStack
 from pathlib import Path
 
+from pipelines.local_process import free_port, serving
 from pipelines.settings import Settings
 
 DEFAULTS = {
@@ -46,51 +45,23 @@ class LocalPrefectServer:
         self.home, self.log_path, self.timeout_s = home, log, timeout_s
         self.url = ""
         self.startup_s = 0.0
-        self._proc: subprocess.Popen | None = None
+        self._stack = ExitStack()
 
     def __enter__(self) -> LocalPrefectServer:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
+        port = free_port()
         env = {**os.environ, **DEFAULTS, "PREFECT_HOME": str(self.home),
                "PREFECT_UI_ENABLED": "false"}  # fmt: skip
         env.pop("PREFECT_API_URL", None)
         self.home.mkdir(parents=True, exist_ok=True)
-        self._log = self.log_path.open("w")
-        started = time.perf_counter()
-        self._proc = subprocess.Popen(
-            [str(Path(sys.executable).parent / "prefect"), "server", "start",
-             "--host", "127.0.0.1", "--port", str(port)],
-            env=env, stdout=self._log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
         self.url = f"http://127.0.0.1:{port}/api"
-        try:
-            self._wait_healthy()
-        except BaseException:
-            self.__exit__()
-            raise
+        command = [str(Path(sys.executable).parent / "prefect"), "server", "start",
+                   "--host", "127.0.0.1", "--port", str(port)]  # fmt: skip
+        started = time.perf_counter()
+        self._stack.enter_context(
+            serving(command, f"{self.url}/health", self.log_path, self.timeout_s, env=env)
+        )
         self.startup_s = time.perf_counter() - started
         return self
 
-    def _wait_healthy(self) -> None:
-        deadline = time.monotonic() + self.timeout_s
-        while time.monotonic() < deadline:
-            if self._proc is not None and self._proc.poll() is not None:
-                raise RuntimeError(f"prefect server exited with {self._proc.returncode}; "
-                                   f"see {self.log_path}")  # fmt: skip
-            try:
-                with urllib.request.urlopen(f"{self.url}/health", timeout=2) as resp:
-                    if resp.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.5)
-        raise TimeoutError(f"prefect server did not answer within {self.timeout_s} s")
-
     def __exit__(self, *exc: object) -> None:
-        if self._proc is not None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-        self._log.close()
+        self._stack.close()
