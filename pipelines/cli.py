@@ -6,6 +6,8 @@ Heavy imports (pandas, Prefect, GX, Dash) happen inside the subcommands so that
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -195,11 +197,8 @@ def sql(
     guards: SELECT/WITH only, the spec's views only, a time limit and a row cap."""
     from dashboard.sql_console import QueryRefused, format_result, run_query
 
-    try:
+    with _refused_on(QueryRefused):
         result = run_query(db, query)
-    except QueryRefused as exc:
-        typer.secho(f"refused: {exc}", fg="red", err=True)
-        raise typer.Exit(1) from exc
     typer.echo(format_result(result))
     if csv_out is not None:
         from pipelines.csv_safe import write_csv
@@ -252,6 +251,16 @@ users_app = typer.Typer(
 app.add_typer(users_app, name="users")
 
 
+@contextmanager
+def _refused_on(*errors: type[Exception]) -> Iterator[None]:
+    """Turn an expected refusal into `refused: why` on stderr and exit status 1."""
+    try:
+        yield
+    except errors as exc:
+        typer.secho(f"refused: {exc}", fg="red", err=True)
+        raise typer.Exit(1) from exc
+
+
 def _password(from_stdin: bool, confirm: bool = True) -> str:
     import sys
 
@@ -275,11 +284,8 @@ def users_add(
     """Add an account (the password is asked for, or read from stdin)."""
     from pipelines.users import UserError, UserStore
 
-    try:
+    with _refused_on(UserError):
         user = UserStore().add(username, _password(password_stdin), role, therapist_id)
-    except UserError as exc:
-        typer.secho(f"refused: {exc}", fg="red", err=True)
-        raise typer.Exit(1) from exc
     linked = f" (therapist {user.therapist_id})" if user.therapist_id else ""
     typer.echo(f"added {user.username}: {user.role}{linked}")
 
@@ -289,11 +295,8 @@ def users_remove(username: Annotated[str, typer.Argument(help="Sign-in name.")])
     """Remove an account (its open sessions end with its next request)."""
     from pipelines.users import UserError, UserStore
 
-    try:
+    with _refused_on(UserError):
         UserStore().remove(username)
-    except UserError as exc:
-        typer.secho(f"refused: {exc}", fg="red", err=True)
-        raise typer.Exit(1) from exc
     typer.echo(f"removed {username}")
 
 
@@ -319,11 +322,8 @@ def users_passwd(
     """Set a new password (signs the account out everywhere)."""
     from pipelines.users import UserError, UserStore
 
-    try:
+    with _refused_on(UserError):
         UserStore().set_password(username, _password(password_stdin))
-    except UserError as exc:
-        typer.secho(f"refused: {exc}", fg="red", err=True)
-        raise typer.Exit(1) from exc
     typer.echo(f"password of {username} changed")
 
 
