@@ -17,13 +17,19 @@ import random
 import shutil
 import time
 from collections import Counter, deque
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipelines.generate.clinic import Client, Ids, Record, client_history, make_client
-from pipelines.generate.clinic import make_therapists as _make_therapists
-from pipelines.generate.faults import Context, FaultInjector, ManifestEntry, manifest_line
+from pipelines.generate.clinic import (
+    Client,
+    Ids,
+    Record,
+    client_history,
+    make_client,
+    make_therapists,
+)  # fmt: skip
+from pipelines.generate.faults import Context, FaultInjector, ManifestEntry
 from pipelines.generate.writers import FileStyle, TableWriter
 from pipelines.schema import ENTITIES, ENTITY_ORDER
 
@@ -125,7 +131,7 @@ class _Export:
         return writer.write(record)
 
     def record(self, entry: ManifestEntry) -> None:
-        self.manifest.write(json.dumps(manifest_line(entry), default=str) + "\n")
+        self.manifest.write(json.dumps(asdict(entry), default=str) + "\n")
         if entry.kind in ("late_reference", "late_client", "correction", "resent"):
             self.events[entry.kind] += 1
 
@@ -172,7 +178,7 @@ def generate_export(
     spare_slots: deque = deque(maxlen=64)
     events_on = fault_rate > 0
 
-    therapists = _make_therapists(rng, min(200, max(4, n_clients // 25)), start, end)
+    therapists = make_therapists(rng, min(200, max(4, n_clients // 25)), start, end)
     _write_therapists(export, faults, therapists, ids, spare_slots, end, events_on)
 
     summary = ExportSummary(out=out)
@@ -252,8 +258,10 @@ def _write_session(
                         "session_id", score["session_id"])  # fmt: skip
         return
     export.emit(delivery, "sessions", session)
-    if client.late:
-        return export_rows(export, delivery, scores)
+    if client.late:  # its later rows are plain: no faults, slots, re-sends or corrections
+        for score in scores:
+            export.emit(delivery, "scores", score)
+        return
     faults.after("sessions", ctx)
     for score in scores:
         export.emit(delivery, "scores", score)
@@ -272,11 +280,6 @@ def _write_session(
                 pain = score["pain"] - 1.0 if score["pain"] >= 1 else score["pain"] + 1.0
                 export.note("delivery-2", "scores", {**score, "pain": pain},
                             "correction", "corrected", "pain", pain)  # fmt: skip
-
-
-def export_rows(export: _Export, delivery: str, rows: list[Record]) -> None:
-    for row in rows:
-        export.emit(delivery, "scores", row)
 
 
 class _progress:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 from collections import deque
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from pipelines.generate.clinic import Ids, Record
@@ -216,7 +216,3 @@ class FaultInjector:
         self.seen[entity].add(kind)
         self.counts[f"{entity}.{kind}"] = self.counts.get(f"{entity}.{kind}", 0) + len(rows)
         return True
-
-
-def manifest_line(entry: ManifestEntry) -> dict[str, Any]:
-    return asdict(entry)

@@ -8,7 +8,6 @@ Parquet records count from 1), so the fault manifest can point at it.
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -146,7 +145,3 @@ class TableWriter:
         if self._part is not None:  # nothing written, no file: exports omit empty tables
             self._part.close()
         return self.files
-
-
-def iso(value: dt.date | dt.datetime) -> str:
-    return value.isoformat()
