@@ -53,6 +53,15 @@ def prefect_api(tmp_path_factory) -> Iterator[str]:
         yield server.url
 
 
+@pytest.fixture(scope="session")
+def examples_warehouse(tmp_path_factory, prefect_api) -> Path:
+    """The spec's sample files loaded once per session by the real `outcomes ingest`.
+    Read it as it is; copy it first to change it."""
+    db = tmp_path_factory.mktemp("examples-warehouse") / "warehouse.duckdb"
+    _run_cli("ingest", str(EXAMPLES), "--db", str(db), api_url=prefect_api)
+    return db
+
+
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "warehouse.duckdb"

@@ -28,7 +28,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from pipelines.settings import PROJECT_ROOT
+
 CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER = 1, 2, 3
 PR_CAPBSET_DROP = 24
 
@@ -53,20 +54,12 @@ def run_cli(
         capture_output=True,
         text=True,
         env={**os.environ, "PREFECT_API_URL": api_url, "COLUMNS": "200", **env},
-        cwd=ROOT,
+        cwd=PROJECT_ROOT,
         timeout=300,
         preexec_fn=preexec_fn,
     )
     proc.output = " ".join((proc.stdout + proc.stderr).split())  # rich wraps long lines
     return proc
-
-
-@pytest.fixture(scope="module")
-def built_warehouse(prefect_api, module_cli, examples_dir, tmp_path_factory) -> Path:
-    """A warehouse holding the examples (built once; tests work on copies)."""
-    db = tmp_path_factory.mktemp("faults") / "warehouse.duckdb"
-    module_cli("ingest", str(examples_dir), "--db", str(db), api_url=prefect_api)
-    return db
 
 
 @pytest.fixture
@@ -107,9 +100,9 @@ def assert_untouched(db: Path, before: dict, snapshot) -> None:
     assert not db.with_name(db.name + ".next.wal").exists()
 
 
-def test_a_read_only_data_directory(built_warehouse, delivery, world, prefect_api, snapshot):
+def test_a_read_only_data_directory(examples_warehouse, delivery, world, prefect_api, snapshot):
     data = world / "data"
-    db = copy_warehouse(built_warehouse, data)
+    db = copy_warehouse(examples_warehouse, data)
     (data / "warehouse.duckdb.lock").touch()  # a lock file left by an earlier run
     before = snapshot(db)
     data.chmod(0o555)
@@ -137,8 +130,8 @@ def test_a_data_path_whose_folder_is_a_file(delivery, world, prefect_api):
     assert blocker.read_bytes() == b"not a folder\n"
 
 
-def test_a_full_disk(built_warehouse, delivery, world, prefect_api, snapshot):
-    db = copy_warehouse(built_warehouse, world / "data")
+def test_a_full_disk(examples_warehouse, delivery, world, prefect_api, snapshot):
+    db = copy_warehouse(examples_warehouse, world / "data")
     before = snapshot(db)
     limit = db.stat().st_size + 64 * 1024  # the working copy fits; the new rows do not
 
@@ -168,8 +161,8 @@ def test_a_warehouse_file_that_is_not_duckdb(content, delivery, world, prefect_a
     assert not db.with_name(db.name + ".next").exists()
 
 
-def test_a_missing_prefect_server(built_warehouse, delivery, world, snapshot):
-    db = copy_warehouse(built_warehouse, world / "data")
+def test_a_missing_prefect_server(examples_warehouse, delivery, world, snapshot):
+    db = copy_warehouse(examples_warehouse, world / "data")
     before = snapshot(db)
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
@@ -183,11 +176,11 @@ def test_a_missing_prefect_server(built_warehouse, delivery, world, snapshot):
     assert_untouched(db, before, snapshot)
 
 
-def test_a_second_load_while_one_holds_the_lock(built_warehouse, delivery, world, prefect_api,
+def test_a_second_load_while_one_holds_the_lock(examples_warehouse, delivery, world, prefect_api,
                                                  snapshot):  # fmt: skip
     from pipelines.store.connection import load_lock
 
-    db = copy_warehouse(built_warehouse, world / "data")
+    db = copy_warehouse(examples_warehouse, world / "data")
     before = snapshot(db)
     with load_lock(db):  # a running load, as far as the CLI can tell
         proc = run_cli("ingest", str(delivery), "--db", str(db), api_url=prefect_api)

@@ -3,33 +3,25 @@
 from __future__ import annotations
 
 import importlib.util
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from pipelines.settings import PROJECT_ROOT
 
 
 @pytest.fixture(scope="module")
 def bench():
     # benchmarks/ is not an installed package: load the script by path
     spec = importlib.util.spec_from_file_location(
-        "dashboard_queries", ROOT / "benchmarks" / "dashboard_queries.py"
+        "dashboard_queries", PROJECT_ROOT / "benchmarks" / "dashboard_queries.py"
     )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-@pytest.fixture(scope="module")
-def warehouse(tmp_path_factory, module_cli, prefect_api, examples_dir) -> Path:
-    db = tmp_path_factory.mktemp("bench") / "warehouse.duckdb"
-    module_cli("ingest", str(examples_dir), "--db", str(db), api_url=prefect_api)
-    return db
-
-
-def test_measure_covers_every_page(bench, warehouse):
-    rows = bench.measure(warehouse, runs=2)
+def test_measure_covers_every_page(bench, examples_warehouse):
+    rows = bench.measure(examples_warehouse, runs=2)
     assert rows[0]["name"].startswith("baseline")
     pages = {r["page"] for r in rows}
     assert {"overview", "cohorts", "client", "therapists", "quality", "sql"} <= pages
@@ -41,7 +33,7 @@ def test_measure_covers_every_page(bench, warehouse):
     assert "p95 ms" in table and "client_detail" in table
 
 
-def test_cli_prints_table(bench, warehouse, capsys):
-    bench.main(["--db", str(warehouse), "--runs", "1"])
+def test_cli_prints_table(bench, examples_warehouse, capsys):
+    bench.main(["--db", str(examples_warehouse), "--runs", "1"])
     out = capsys.readouterr().out
     assert "baseline" in out and "therapists_table" in out

@@ -5,13 +5,13 @@ missing on either side are counted."""
 from __future__ import annotations
 
 import importlib.util
-from pathlib import Path
 
 import duckdb
 
-ROOT = Path(__file__).resolve().parents[2]
+from pipelines.settings import PROJECT_ROOT
+
 # benchmarks/ is not an installed package (tests/benchmarks shadows its name): load by path
-_spec = importlib.util.spec_from_file_location("floor", ROOT / "benchmarks" / "floor.py")
+_spec = importlib.util.spec_from_file_location("floor", PROJECT_ROOT / "benchmarks" / "floor.py")
 _floor = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_floor)
 differences = _floor.differences

@@ -9,9 +9,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from pipelines.settings import PROJECT_ROOT
 
 
 def test_benchmark_command_runs_at_a_tiny_size(tmp_path):
@@ -24,7 +23,7 @@ def test_benchmark_command_runs_at_a_tiny_size(tmp_path):
     done = subprocess.run(
         [sys.executable, "-m", "benchmarks", "--clients", "40", "--runs", "2",
          "--generator-clients", "20", "--docs", str(docs)],
-        capture_output=True, text=True, env=env, cwd=ROOT, timeout=900,
+        capture_output=True, text=True, env=env, cwd=PROJECT_ROOT, timeout=900,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     out = done.stdout

@@ -9,15 +9,13 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
 from dashboard import ids
 from dashboard.screenshots import running_app, wait_for_dash
 from pipelines.generate import generate_export
-
-ROOT = Path(__file__).resolve().parents[2]
+from pipelines.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.browser
 
@@ -35,11 +33,6 @@ def loaded_once(tmp_path_factory, module_cli, prefect_api):
     return root, db
 
 
-def _sql(db, query: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pipelines.cli", "sql", query, "--db", str(db)],
-                          capture_output=True, text=True, cwd=ROOT, timeout=120)  # fmt: skip
-
-
 def _overview(page, url: str) -> str:
     page.goto(url + "/")
     wait_for_dash(page)
@@ -49,9 +42,13 @@ def _overview(page, url: str) -> str:
 
 
 def test_dashboard_and_sql_answer_during_a_load_with_before_or_after(
-    loaded_once, page, prefect_api
+    loaded_once, page, prefect_api, cli
 ):
     root, db = loaded_once
+
+    def _sql(db, query: str):
+        return cli("sql", query, "--db", str(db), check=False)
+
     console_errors: list[str] = []
     page.on("console", lambda m: m.type == "error" and console_errors.append(m.text))
     page.on("response", lambda r: r.status >= 400 and console_errors.append(f"{r.status} {r.url}"))
@@ -64,7 +61,7 @@ def test_dashboard_and_sql_answer_during_a_load_with_before_or_after(
         load = subprocess.Popen(
             [sys.executable, "-m", "pipelines.cli", "ingest", str(root / "export" / "delivery-2"),
              "--db", str(db)],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )  # fmt: skip
         seen, sql_seen, during = [], [], 0
 

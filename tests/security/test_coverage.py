@@ -7,11 +7,9 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 from dashboard.auth import PAGE_ROLES
-
-ROOT = Path(__file__).resolve().parents[2]
+from pipelines.settings import PROJECT_ROOT
 
 _SCRIPT = """
 import json
@@ -32,7 +30,8 @@ print(json.dumps({
 def test_every_page_and_callback_has_roles(sec_paths):
     # a separate process: create_app registers pages globally (once per process)
     proc = subprocess.run(
-        [sys.executable, "-c", _SCRIPT], capture_output=True, text=True, cwd=ROOT, timeout=120,
+        [sys.executable, "-c", _SCRIPT],
+        capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=120,
         env={**os.environ, **sec_paths.env()},
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr

@@ -7,14 +7,11 @@ import sqlite3
 import stat
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-from pipelines.settings import Settings
+from pipelines.settings import PROJECT_ROOT, Settings
 from pipelines.users import DEMO_OWNER, UserStore, ensure_demo_owner
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -28,7 +25,7 @@ def _users(env: dict[str, str], *args: str, password: str | None = None):
     return subprocess.run(
         [sys.executable, "-m", "pipelines.cli", "users", *args],
         input=None if password is None else password + "\n",
-        capture_output=True, text=True, cwd=ROOT, env={**os.environ, **env}, timeout=120,
+        capture_output=True, text=True, cwd=PROJECT_ROOT, env={**os.environ, **env}, timeout=120,
     )  # fmt: skip
 
 
