@@ -802,7 +802,7 @@ def schema(db: Path | None = None) -> pd.DataFrame:
 
 # --- security (docs/security.md) ------------------------------------------------------------
 
-ANALYST_SCHEMA = "analyst"  # pseudonymised copies of the views (pipelines/warehouse/analyst_schema)
+ANALYST_SCHEMA = "analyst"  # pseudonymised views (pipelines/warehouse/analyst_schema.py)
 
 
 def own_client(client_id: str, therapist_id: str, db: Path | None = None) -> bool:
@@ -832,7 +832,7 @@ def search_own_clients(
 
 
 def analyst_schema(db: Path | None = None) -> pd.DataFrame:
-    """Columns of the pseudonymised `analyst` tables, with their meaning (schema browser)."""
+    """Columns of the pseudonymised `analyst` views, with their meaning (schema browser)."""
     sql = """
     SELECT table_name AS view, column_name AS "column", data_type AS type, comment
     FROM duckdb_columns()

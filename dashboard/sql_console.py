@@ -17,7 +17,7 @@ Limits: a threading.Timer interrupts the query after settings.sql_timeout_s; at 
 settings.sql_row_cap rows are fetched.
 
 Schemas: `schema="main"` (owners, `outcomes sql`) allows the §6 views; `schema="analyst"`
-(the analyst role) allows only the pseudonymised tables `analyst.*` (no names, no birth
+(the analyst role) allows only the pseudonymised views `analyst.*` (no names, no birth
 dates; pipelines/warehouse/analyst_schema.py): unqualified names resolve there, and any
 other schema is refused by layers 2 and 3.
 """
@@ -186,7 +186,7 @@ def _check_parse_tree(con: duckdb.DuckDBPyConnection, text: str, schema_name: st
                 or catalog not in ("", WAREHOUSE_ALIAS)
             ):
                 shown = ".".join(p for p in (catalog, schema, name) if p)
-                where = "pseudonymised analyst tables" if schema_name == "analyst" else "views"
+                where = "pseudonymised analyst views" if schema_name == "analyst" else "views"
                 raise QueryRefused(
                     f"{shown} is not one of the {where} ({', '.join(sorted(ALLOWED_VIEWS))})."
                 )
@@ -206,14 +206,12 @@ def _check_parse_tree(con: duckdb.DuckDBPyConnection, text: str, schema_name: st
 def _check_bound_tables(
     con: duckdb.DuckDBPyConnection, text: str, schema_name: str = "main"
 ) -> None:
-    # DuckDB reports the tables behind views, so allow the views and what they read; the
-    # analyst tables are plain tables: exactly those (a main view shows its mart_* tables).
+    # DuckDB reports the tables behind views, so allow the views and what they read (a
+    # main view shows its mart_* tables; an analyst view also its pseudonym lookups, which
+    # layer 2 refuses to let a query name).
     allowed = set(ALLOWED_VIEWS)
-    if schema_name == "main":
-        for view in ALLOWED_VIEWS:
-            allowed |= {
-                t.split(".")[-1].lower() for t in con.get_table_names(f"SELECT * FROM {view}")
-            }
+    for view in ALLOWED_VIEWS:
+        allowed |= {t.split(".")[-1].lower() for t in con.get_table_names(f"SELECT * FROM {view}")}
     try:
         used = {t.split(".")[-1].lower().strip('"') for t in con.get_table_names(text)}
     except duckdb.BinderException:
@@ -244,7 +242,7 @@ def _open(db_path: Path, schema_name: str = "main") -> duckdb.DuckDBPyConnection
         con.execute(f"ATTACH '{path_literal}' AS {WAREHOUSE_ALIAS} (READ_ONLY)")
         if schema_name != "main":
             found = con.execute(
-                "SELECT count(*) FROM duckdb_tables() WHERE database_name = $db"
+                "SELECT count(*) FROM duckdb_views() WHERE database_name = $db"
                 " AND schema_name = $schema",
                 {"db": WAREHOUSE_ALIAS, "schema": schema_name},
             ).fetchone()[0]

@@ -52,7 +52,7 @@ def _schema_browser() -> html.Div:
                 ]
             )  # fmt: skip
         )
-    title = "Pseudonymised tables" if _schema_name() == "analyst" else "Views"
+    title = "Pseudonymised views" if _schema_name() == "analyst" else "Views"
     return html.Div([html.H3(title), *items], id=ids.SQL_SCHEMA, className="schema")
 
 
@@ -78,7 +78,7 @@ def layout(**_query: str) -> html.Div:
         className="sql-main",
     )
     over = (
-        "the pseudonymised analyst tables (ids are keyed hashes; no names or birth dates)"
+        "the pseudonymised analyst views (ids are keyed hashes; no names or birth dates)"
         if _schema_name() == "analyst"
         else "the analyst views"
     )

@@ -1,9 +1,14 @@
 """The pseudonymised schema `analyst.*`: the §6 views without names, birth dates or notes.
 
-Rebuilt at every load (call `create_analyst_schema(con, pseudonym_secret(settings))` in the
-flow's rebuild step, after `create_analyst_views`). Tables, not views: the keyed hash is
-computed at load time from the secret, which never enters the warehouse (a view would
-have to contain it), so the result is materialised.
+Refreshed at every load (call `create_analyst_schema(con, pseudonym_secret(settings))` in
+the flow's rebuild step, after `create_analyst_views`). Each `analyst.<view>` is a view over
+`main.<view>` that swaps every id for its pseudonym from a lookup table in schema
+`pseudonym` (one per kind of id). The keyed hash needs the secret, which never enters the
+warehouse, so pseudonyms are computed at load time — but only for ids the lookup does not
+have yet: a day's delivery hashes a few hundred ids instead of copying 2.6 M rows. The
+lookup is rebuilt when the key or the pseudonym length changes (a key check is stored:
+an HMAC of a fixed text, which reveals nothing about the key) and keeps exactly the ids
+present in the warehouse (ids that disappear are dropped).
 
 What changes against the §6 views (docs/security.md):
 - client_id, course_id (it embeds the client id: "C001-1"), session_id and
@@ -14,18 +19,23 @@ What changes against the §6 views (docs/security.md):
   are removed; alerts.alert_id (it embeds a session id) is removed;
 - quarantine loses `record` and `reasons` (they quote the rejected rows: names, dates).
 
-Columns are allow-listed per view: a column added to a view later is NOT copied until it
-is listed here, so a new personal field cannot leak by default.
+Columns are allow-listed per view: a column added to a view later is NOT exposed until it
+is listed here, so a new personal field cannot leak by default. The lookup tables hold
+real ids: the SQL console never lets an analyst name them (only `analyst.<view>` passes
+its parse-level check).
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 
 import duckdb
 
 ANALYST_SCHEMA = "analyst"
+PSEUDONYM_SCHEMA = "pseudonym"
+"""Lookup tables `pseudonym.<kind>` (value, pseudonym) and `pseudonym.key_check`."""
 _FN = "_outcomes_pseudonym"
 
 # view -> [(output column, expression over the view's columns or None = same column)]
@@ -151,8 +161,9 @@ def _source_column(out: str, expr: str | None) -> str:
 def create_analyst_schema(
     con: duckdb.DuckDBPyConnection, secret: bytes, n_hex: int | None = None
 ) -> list[str]:
-    """(Re)create `analyst.<view>` for every §6 view present in `main`; returns the tables.
-    No transaction handling (the caller's rebuild transaction covers it)."""
+    """(Re)create the view `analyst.<view>` for every §6 view present in `main`, after
+    bringing the pseudonym lookups up to date; returns the views. No transaction handling
+    (the caller's rebuild transaction covers it)."""
     if not secret:
         raise ValueError("create_analyst_schema needs the pseudonym secret")
     if n_hex is None:
@@ -161,79 +172,103 @@ def create_analyst_schema(
         n_hex = get_settings().pseudonym_hex_chars
     from pipelines.warehouse.catalog import VIEWS
 
+    sync_pseudonyms(con, secret, int(n_hex))
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {ANALYST_SCHEMA}")
+    for (old,) in con.execute(  # analyst.* were tables before they became views
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()"
+        " AND schema_name = ?",
+        [ANALYST_SCHEMA],
+    ).fetchall():
+        con.execute(f'DROP TABLE {ANALYST_SCHEMA}."{old}"')
+    created = []
+    for view, columns in COLUMNS.items():
+        present = set(_columns_of(con, view))
+        if not present:
+            con.execute(f"DROP VIEW IF EXISTS {ANALYST_SCHEMA}.{view}")
+            continue
+        kept = [(o, e) for o, e in columns if _source_column(o, e) in present]
+        target = f"{ANALYST_SCHEMA}.{view}"
+        con.execute(f"CREATE OR REPLACE VIEW {target} AS {_select(view, kept)}")
+        doc = VIEWS.get(view)
+        statements = []
+        if doc is not None:
+            statements.append(
+                f"COMMENT ON VIEW {target} IS "
+                + _literal(f"Pseudonymised {view}: one row per {doc.grain}.")
+            )
+        for out, _ in kept:
+            text = _COMMENTS.get(out)
+            if text is None and doc is not None and out in doc.column_names:
+                text = doc.column(out).doc
+            if text:
+                statements.append(f"COMMENT ON COLUMN {target}.{out} IS {_literal(text)}")
+        if statements:
+            con.execute(";\n".join(statements))
+        created.append(view)
+    return created
+
+
+def _key_check(secret: bytes, n_hex: int) -> str:
+    """What identifies the key and length the stored pseudonyms were made with (an HMAC of a
+    fixed text: comparing it tells whether the key changed, and it cannot give the key)."""
+    return f"{n_hex}:" + hmac.new(secret, b"pseudonym-key-check", hashlib.sha256).hexdigest()
+
+
+def sync_pseudonyms(con: duckdb.DuckDBPyConnection, secret: bytes, n_hex: int) -> None:
+    """Bring `pseudonym.<kind>` to exactly the ids now in the warehouse: drop the ids that
+    are gone, hash the new ones (all of them when the key or length changed)."""
     # HMAC-SHA256 computed by DuckDB itself, vectorised (RFC 2104 over its sha256), once
-    # per distinct id into temporary lookup tables; the padded keys travel only as
-    # statement parameters, never into the file; the lookup tables are temporary too. (At
-    # 1 M sessions a per-row Python UDF took 24 s and hashing every row in SQL 10 s; this
-    # step now takes ~6 s, ~1 s of it hashing, the rest copying rows into analyst.*.)
+    # per new id; the padded keys travel only as statement parameters, never into the
+    # file. (At 1 M sessions a per-row Python UDF took 24 s; hashing every id in SQL ~1 s.)
     key = secret if len(secret) <= 64 else hashlib.sha256(secret).digest()
     key = key.ljust(64, b"\x00")
     pads = {
         "ipad": bytes(b ^ 0x36 for b in key).hex(),
         "opad": bytes(b ^ 0x5C for b in key).hex(),
     }
-    created = []
-    kinds = _id_sources(con)
-    try:
-        for kind, sources in kinds.items():
-            union = " UNION ".join(f"SELECT {c}::VARCHAR AS v FROM main.{v}" for v, c in sources)
-            inner = f"sha256(from_hex($ipad) || encode('{kind}:' || v))"
-            con.execute(
-                f"""
-                CREATE OR REPLACE TEMP TABLE _pseudonym_{kind} AS
-                WITH ids AS (SELECT DISTINCT v FROM ({union})),
-                final AS (
-                    SELECT v AS value,
-                           substr(sha256(from_hex($opad) || unhex({inner})), 1, {int(n_hex)})
-                               AS pseudonym
-                    FROM ids WHERE v IS NOT NULL
-                )
-                SELECT * FROM final
-                """,
-                pads,
+    check = _key_check(secret, n_hex)
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {PSEUDONYM_SCHEMA}")
+    con.execute(f"CREATE TABLE IF NOT EXISTS {PSEUDONYM_SCHEMA}.key_check (key_check VARCHAR)")
+    stored = con.execute(f"SELECT key_check FROM {PSEUDONYM_SCHEMA}.key_check").fetchall()
+    same_key = stored == [(check,)]
+    for kind, sources in _id_sources(con).items():
+        lookup = f"{PSEUDONYM_SCHEMA}.{kind}"
+        con.execute(f"CREATE TABLE IF NOT EXISTS {lookup} (value VARCHAR, pseudonym VARCHAR)")
+        union = " UNION ".join(f"SELECT {c}::VARCHAR AS v FROM main.{v}" for v, c in sources)
+        ids = f"SELECT DISTINCT v FROM ({union}) WHERE v IS NOT NULL"
+        if same_key:
+            con.execute(f"DELETE FROM {lookup} WHERE value NOT IN ({ids})")
+        else:
+            con.execute(f"DELETE FROM {lookup}")
+        inner = f"sha256(from_hex($ipad) || encode('{kind}:' || v))"
+        con.execute(
+            f"""
+            INSERT INTO {lookup}
+            WITH ids AS ({ids}),
+            new_ids AS (SELECT v FROM ids ANTI JOIN {lookup} AS known ON known.value = ids.v),
+            final AS (
+                SELECT v AS value,
+                       substr(sha256(from_hex($opad) || unhex({inner})), 1, {n_hex}) AS pseudonym
+                FROM new_ids
             )
-        con.execute(f"CREATE SCHEMA IF NOT EXISTS {ANALYST_SCHEMA}")
-        for view, columns in COLUMNS.items():
-            present = set(_columns_of(con, view))
-            if not present:
-                con.execute(f"DROP TABLE IF EXISTS {ANALYST_SCHEMA}.{view}")
-                continue
-            kept = [(o, e) for o, e in columns if _source_column(o, e) in present]
-            target = f"{ANALYST_SCHEMA}.{view}"
-            con.execute(f"CREATE OR REPLACE TABLE {target} AS {_select(view, kept)}")
-            doc = VIEWS.get(view)
-            statements = []
-            if doc is not None:
-                statements.append(
-                    f"COMMENT ON TABLE {ANALYST_SCHEMA}.{view} IS "
-                    + _literal(f"Pseudonymised {view}: one row per {doc.grain}.")
-                )
-            for out, _ in kept:
-                text = _COMMENTS.get(out)
-                if text is None and doc is not None and out in doc.column_names:
-                    text = doc.column(out).doc
-                if text:
-                    statements.append(
-                        f"COMMENT ON COLUMN {ANALYST_SCHEMA}.{view}.{out} IS {_literal(text)}"
-                    )
-            if statements:
-                con.execute(";\n".join(statements))
-            created.append(view)
-    finally:
-        for kind in kinds:
-            con.execute(f"DROP TABLE IF EXISTS temp._pseudonym_{kind}")
-    return created
+            SELECT value, pseudonym FROM final
+            """,
+            pads,
+        )
+    if not same_key:
+        con.execute(f"DELETE FROM {PSEUDONYM_SCHEMA}.key_check")
+        con.execute(f"INSERT INTO {PSEUDONYM_SCHEMA}.key_check VALUES (?)", [check])
 
 
 def _select(view: str, kept: list[tuple[str, str | None]]) -> str:
-    """SELECT of an analyst table: plain columns as they are, ids via their lookup table."""
+    """SELECT of an analyst view: plain columns as they are, ids via their lookup table."""
     items, joins = [], []
     for i, (out, expr) in enumerate(kept):
         match = _PSEUDO_CALL.fullmatch(expr or "")
         if match:
             kind, col = match.groups()
             joins.append(
-                f"LEFT JOIN temp._pseudonym_{kind} p{i} ON p{i}.value = src.{col}::VARCHAR"
+                f"LEFT JOIN {PSEUDONYM_SCHEMA}.{kind} p{i} ON p{i}.value = src.{col}::VARCHAR"
             )
             items.append(f"p{i}.pseudonym AS {out}")
         else:

@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from pipelines.users import pseudonym, read_or_create_secret
-from pipelines.warehouse.analyst_schema import ANALYST_TABLES
+from pipelines.warehouse.analyst_schema import ANALYST_TABLES, create_analyst_schema
 
 
 @pytest.fixture(scope="module")
@@ -110,3 +110,67 @@ def test_secret_is_a_0600_file_and_not_in_the_warehouse(sec_paths, sec_warehouse
     assert mode == 0o600
     blob = sec_warehouse.read_bytes()
     assert secret not in blob and secret.hex().encode() not in blob
+
+
+# --- the pseudonym lookups (kept between loads; only new ids are hashed) -------------------
+
+
+def _pseudonyms(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    return dict(con.execute("SELECT value, pseudonym FROM pseudonym.client").fetchall())
+
+
+@pytest.fixture
+def scratch(sec_warehouse, tmp_path) -> duckdb.DuckDBPyConnection:
+    """A writable copy of the security warehouse."""
+    copy = tmp_path / "copy.duckdb"
+    copy.write_bytes(sec_warehouse.read_bytes())
+    c = duckdb.connect(str(copy))
+    yield c
+    c.close()
+
+
+def test_lookups_hold_exactly_the_ids_present_with_their_keyed_hash(con, secret):
+    for kind, source in [("client", "main.clients"), ("session", "main.sessions")]:
+        column = f"{kind}_id"
+        stored = dict(con.execute(f"SELECT value, pseudonym FROM pseudonym.{kind}").fetchall())
+        ids = {r[0] for r in con.execute(f"SELECT DISTINCT {column} FROM {source}").fetchall()}
+        assert set(stored) == ids and ids
+        assert all(p == pseudonym(secret, kind, v) for v, p in stored.items())
+
+
+def test_a_new_id_is_hashed_and_a_removed_one_dropped_the_rest_kept(scratch, secret):
+    before = _pseudonyms(scratch)
+    # a client appears, another disappears (in the mart behind main.clients)
+    scratch.execute("INSERT INTO mart_clients (client_id, name) VALUES ('C900', 'New One')")
+    scratch.execute("DELETE FROM mart_clients WHERE client_id = 'C003'")
+    scratch.execute("UPDATE pseudonym.client SET pseudonym = 'kept' WHERE value = 'C001'")
+    create_analyst_schema(scratch, secret)
+    after = _pseudonyms(scratch)
+    assert after["C900"] == pseudonym(secret, "client", "C900")
+    assert "C003" in before and "C003" not in after
+    assert after["C001"] == "kept"  # not recomputed: only new ids are hashed
+    ids = {r[0] for r in scratch.execute("SELECT client_id FROM analyst.clients").fetchall()}
+    assert pseudonym(secret, "client", "C900") in ids and None not in ids
+
+
+def test_another_key_or_length_recomputes_every_pseudonym(scratch, secret):
+    other = b"another installation's key"
+    create_analyst_schema(scratch, other)
+    assert all(p == pseudonym(other, "client", v) for v, p in _pseudonyms(scratch).items())
+    create_analyst_schema(scratch, other, n_hex=24)
+    assert all(p == pseudonym(other, "client", v, 24) for v, p in _pseudonyms(scratch).items())
+    stored = scratch.execute("SELECT key_check FROM pseudonym.key_check").fetchall()
+    assert len(stored) == 1 and other.hex() not in stored[0][0]
+
+
+def test_a_warehouse_with_the_former_analyst_tables_gets_views(scratch, secret):
+    scratch.execute("DROP VIEW analyst.clients")
+    scratch.execute("CREATE TABLE analyst.clients AS SELECT 'stale copy' AS client_id")
+    create_analyst_schema(scratch, secret)
+    kinds = scratch.execute(
+        "SELECT count(*) FILTER (WHERE NOT internal) FROM duckdb_tables()"
+        " WHERE schema_name = 'analyst'"
+    ).fetchone()[0]
+    assert kinds == 0
+    ids = {r[0] for r in scratch.execute("SELECT client_id FROM analyst.clients").fetchall()}
+    assert pseudonym(secret, "client", "C001") in ids and "stale copy" not in ids

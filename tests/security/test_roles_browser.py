@@ -148,7 +148,7 @@ def test_analyst_sees_no_names_and_queries_pseudonyms(sec_url, page):
     page.goto(sec_url + "/sql")
     wait_for_dash(page)
     schema = page.inner_text(f"#{ids.SQL_SCHEMA}")
-    assert "Pseudonymised tables" in schema and "birth_year" not in schema  # collapsed
+    assert "Pseudonymised views" in schema and "birth_year" not in schema  # collapsed
     page.fill(f"#{ids.SQL_INPUT}", "SELECT * FROM clients ORDER BY birth_year")
     page.click(f"#{ids.SQL_RUN}")
     page.wait_for_selector(f"#{ids.SQL_GRID} .ag-row", timeout=20_000)
@@ -161,7 +161,7 @@ def test_analyst_sees_no_names_and_queries_pseudonyms(sec_url, page):
         f"() => document.getElementById('{ids.SQL_MESSAGE}').className.includes('error')",
         timeout=20_000,
     )
-    assert "not one of the pseudonymised analyst tables" in page.inner_text(f"#{ids.SQL_MESSAGE}")
+    assert "not one of the pseudonymised analyst views" in page.inner_text(f"#{ids.SQL_MESSAGE}")
     for name in NAMES:
         assert name not in seen
     assert "1994-03-12" not in seen

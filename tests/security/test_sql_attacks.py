@@ -1,5 +1,5 @@
 """The SQL console's attack corpus, on both schemas it serves: owners' §6 views ("main")
-and the analyst role's pseudonymised tables ("analyst"). Each attack is refused (or
+and the analyst role's pseudonymised views ("analyst"). Each attack is refused (or
 stopped) with a clear message; nothing is written, read from disk or reconfigured."""
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ CORPUS = [
     ("SELECT * FROM mart_clients", "is not one of the"),
     ("SELECT * FROM meta_runs", "is not one of the"),
     ("SELECT * FROM warehouse.main.stg_clients", "is not one of the"),
+    ("SELECT * FROM pseudonym.client", "is not one of the"),
 ]
 
 
@@ -101,12 +102,17 @@ ANALYST_ESCAPES = [
     "WITH clients AS (SELECT * FROM main.clients) SELECT * FROM clients",
     "SELECT * FROM analyst.clients JOIN main.sessions USING (client_id)",
     "SELECT * FROM clients WHERE client_id IN (SELECT client_id FROM main.clients)",
+    # the pseudonym lookups behind the analyst views hold the real ids
+    "SELECT * FROM pseudonym.client",
+    "SELECT * FROM warehouse.pseudonym.session",
+    "SELECT c.* FROM clients JOIN pseudonym.client c ON c.pseudonym = clients.client_id",
+    "SELECT * FROM pseudonym.key_check",
 ]
 
 
 @pytest.mark.parametrize("sql", ANALYST_ESCAPES)
-def test_analyst_console_reaches_only_the_analyst_tables(sec_warehouse, fast, sql):
-    with pytest.raises(QueryRefused, match="not one of the pseudonymised analyst tables"):
+def test_analyst_console_reaches_only_the_analyst_views(sec_warehouse, fast, sql):
+    with pytest.raises(QueryRefused, match="not one of the pseudonymised analyst views"):
         run_query(sec_warehouse, sql, fast, schema="analyst")
 
 
