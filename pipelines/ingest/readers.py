@@ -190,11 +190,27 @@ def _decode(path: Path) -> str:
 # --- CSV -------------------------------------------------------------------------------
 
 
-def _read_csv(path: Path, entity: str) -> pd.DataFrame:
-    text = _decode(path)
-    header = text.split("\n", 1)[0]
+def _csv_header(header: str) -> tuple[str, list[str]]:
+    """The delimiter the header line uses most, and its fields as written."""
     delimiter = ";" if header.count(";") > header.count(",") else ","
-    names = [_normalise_header(c) for c in next(csv.reader([header], delimiter=delimiter))]
+    return delimiter, next(csv.reader([header], delimiter=delimiter))
+
+
+def _read_csv(path: Path, entity: str) -> pd.DataFrame:
+    """The common file through Arrow's CSV reader (several times faster); any file it
+    cannot read exactly as pandas does takes the pandas path."""
+    from pipelines.ingest.csv_fast import read_csv_fast  # it imports this module
+
+    frame = read_csv_fast(path)
+    return frame if frame is not None else _read_csv_python(path, entity)
+
+
+def _read_csv_python(path: Path, entity: str) -> pd.DataFrame:
+    """pandas' C parser: any file, with row numbers that follow quoted line breaks and
+    skipped blank lines; it says why a file cannot be read."""
+    text = _decode(path)
+    delimiter, fields = _csv_header(text.split("\n", 1)[0])
+    names = [_normalise_header(c) for c in fields]
     _reject_duplicate_headers(names, path.name)  # pandas would silently rename them
     frame = pd.read_csv(
         io.StringIO(text),
@@ -360,6 +376,17 @@ def _fast_chunk(
 
 
 def _read_jsonl(path: Path, entity: str) -> pd.DataFrame:
+    """The common file through DuckDB's JSON reader (about ten times faster); any file
+    it cannot read exactly as Python does takes the Python paths."""
+    from pipelines.ingest.jsonl_duckdb import read_jsonl_duckdb  # it imports this module
+
+    frame = read_jsonl_duckdb(path, entity)
+    return frame if frame is not None else _read_jsonl_python(path, entity)
+
+
+def _read_jsonl_python(path: Path, entity: str) -> pd.DataFrame:
+    """Python's decoder: column by column for the common file, else row by row, saying
+    why each faulty row could not be read."""
     text = _decode(path)
     lines = text.split("\n")  # only "\n" ends a line (see below)
     fast = _read_jsonl_fast(lines, entity)

@@ -20,9 +20,18 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pipelines.ingest.csv_fast import read_csv_fast
+from pipelines.ingest.jsonl_duckdb import read_jsonl_duckdb
 from pipelines.ingest.normalise import normalise
 from pipelines.ingest.prepare import combine_reasons, plan_file
-from pipelines.ingest.readers import READ_ERROR, ROW_NUMBER, FileRejected, read_delivery_file
+from pipelines.ingest.readers import (
+    READ_ERROR,
+    ROW_NUMBER,
+    FileRejected,
+    _read_csv_python,
+    _read_jsonl_python,
+    read_delivery_file,
+)
 from pipelines.schema import ENTITIES, ENTITY_ORDER
 from pipelines.store.loader import register_typed
 
@@ -224,6 +233,24 @@ def test_any_json_values_give_typed_rows_or_reasons(case, tz):
             assert by_line.get(line_no), (line_no, obj)
 
 
+@SETTINGS
+@given(jsonl_files(), st.sampled_from(["\n", "\r\n"]))
+def test_jsonl_read_by_duckdb_equals_the_python_read(case, newline):
+    """The DuckDB path gives the Python path's frame, or steps aside (returns None)."""
+    entity, _lines, text = case
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"{entity}.jsonl"
+        path.write_text(text.replace("\n", newline), encoding="utf-8")
+        fast = read_jsonl_duckdb(path, entity)
+        try:
+            slow = _read_jsonl_python(path, entity)
+        except FileRejected:
+            assert fast is None
+            return
+    if fast is not None:
+        pd.testing.assert_frame_equal(fast, slow, check_exact=True)
+
+
 # --- CSV: values survive the reader ------------------------------------------------------
 
 _cell = st.one_of(
@@ -234,29 +261,38 @@ _cell = st.one_of(
 )
 
 
+def _write_csv(path: Path, rows: list[list], delimiter: str, newline: str, blank_after) -> None:
+    """The therapists header and `rows` as csv.writer writes them, with an empty line after
+    the rows in `blank_after`. A row of blanks is written as ",,,," (not an empty line): it
+    is a row of None values."""
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        # csv.writer quotes a field only for the characters of *its* line terminator;
+        # a bare CR left unquoted is a line break to every CSV reader, so quote all then
+        bare_cr = any("\r" in v for r in rows for v in r if v)
+        quoting = csv.QUOTE_ALL if bare_cr else csv.QUOTE_MINIMAL
+        writer = csv.writer(fh, delimiter=delimiter, lineterminator=newline, quoting=quoting)
+        writer.writerow(ENTITIES["therapists"].column_names)
+        for i, r in enumerate(rows):
+            writer.writerow(["" if v is None else v for v in r])
+            if i in blank_after:
+                fh.write(newline)  # an empty line between rows is skipped
+
+
+_csv_rows = st.lists(st.lists(_cell, min_size=5, max_size=5), min_size=1, max_size=6)
+
+
 @SETTINGS
 @given(
-    st.lists(st.lists(_cell, min_size=5, max_size=5), min_size=1, max_size=6),
+    _csv_rows,
     st.sampled_from([",", ";"]),
     st.sampled_from(["\n", "\r\n"]),
     st.sets(st.integers(0, 6), max_size=2),
 )
 def test_csv_values_round_trip_through_the_reader(rows, delimiter, newline, blank_after):
     columns = list(ENTITIES["therapists"].column_names)
-    # a row of blanks is written as ",,,," (not an empty line): it is a row of None values
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "therapists.csv"
-        with path.open("w", encoding="utf-8", newline="") as fh:
-            # csv.writer quotes a field only for the characters of *its* line terminator;
-            # a bare CR left unquoted is a line break to every CSV reader, so quote all then
-            bare_cr = any("\r" in v for r in rows for v in r if v)
-            quoting = csv.QUOTE_ALL if bare_cr else csv.QUOTE_MINIMAL
-            writer = csv.writer(fh, delimiter=delimiter, lineterminator=newline, quoting=quoting)
-            writer.writerow(columns)
-            for i, r in enumerate(rows):
-                writer.writerow(["" if v is None else v for v in r])
-                if i in blank_after:
-                    fh.write(newline)  # an empty line between rows is skipped
+        _write_csv(path, rows, delimiter, newline, blank_after)
         lines = path.read_bytes().split(b"\n")
         frame = read_delivery_file(path, "therapists", "csv").frame
     expected = [[(v.strip() or None) if v is not None else None for v in r] for r in rows]
@@ -268,3 +304,23 @@ def test_csv_values_round_trip_through_the_reader(rows, delimiter, newline, blan
         starts.append(line)
         line += sum(("" if v is None else v).count("\n") for v in r) + 1 + (i in blank_after)
     assert frame[ROW_NUMBER].tolist() == starts, lines
+
+
+@SETTINGS
+@given(
+    _csv_rows,
+    st.sampled_from([",", ";"]),
+    st.sampled_from(["\n", "\r\n"]),
+    st.sets(st.integers(0, 6), max_size=1),
+)
+def test_csv_read_by_arrow_equals_the_pandas_read(rows, delimiter, newline, blank_after):
+    """The Arrow path gives the pandas path's frame, or steps aside (returns None)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "therapists.csv"
+        _write_csv(path, rows, delimiter, newline, blank_after)
+        fast = read_csv_fast(path)
+        slow = _read_csv_python(path, "therapists")
+    if fast is not None:
+        pd.testing.assert_frame_equal(
+            fast, slow, check_exact=True, check_index_type=True, check_column_type=True
+        )

@@ -108,3 +108,46 @@ def test_truncated_parquet_is_rejected_not_crashing(tmp_path):
     p.write_bytes(p.read_bytes()[:50])
     with pytest.raises(FileRejected, match="cannot read sessions.parquet"):
         _read(p, "sessions", "parquet")
+
+
+def test_jsonl_read_by_duckdb_keeps_text_as_written_and_reports_extra_keys(tmp_path):
+    p = tmp_path / "scores.jsonl"
+    lines = [
+        '{"session_id": "S1", "timing": "pre", "pain": 4.50, "Mood": "ok"}',
+        "",
+        '{"timing": "post", "session_id": " S2 ", "pain": 1e1, "mobility": 7}',
+        '{"session_id": "S3", "timing": "pre", "pain": 6.0, "recorded_at": "2026-10-01T12:00:00"}',
+    ]
+    p.write_text("\r\n".join(lines))  # no final line break
+    table = _read(p, "scores", "jsonl")
+    frame = table.frame
+    assert table.extra_columns == ["mood"]
+    assert frame["_row_number"].tolist() == [1, 3, 4]
+    assert frame["session_id"].tolist() == ["S1", "S2", "S3"]
+    assert frame["pain"].tolist() == ["4.50", "1e1", "6.0"]
+    assert frame["mobility"].tolist() == [None, "7", None]
+    assert frame["_read_error"].isna().all()
+
+
+def test_csv_read_by_arrow_keeps_text_as_written_and_reports_extra_columns(tmp_path):
+    p = tmp_path / "clients.csv"
+    p.write_bytes(
+        b"\xef\xbb\xbfClient_ID;Birth_Date;Height_CM;Mood\r\n"
+        b'00731;1990-01-02;"168,5";"ok; fine"\r\n'
+        b" C2 ;  ;170;\r\n"
+    )
+    table = _read(p)
+    frame = table.frame
+    assert table.extra_columns == ["mood"]
+    assert frame["client_id"].tolist() == ["00731", "C2"]
+    assert frame["birth_date"].tolist() == ["1990-01-02", None]
+    assert frame["height_cm"].tolist() == ["168,5", "170"]
+    assert frame["_row_number"].tolist() == [2, 3]
+
+
+def test_csv_with_a_value_over_two_lines_takes_the_pandas_path(tmp_path):
+    p = tmp_path / "clients.csv"
+    p.write_text(CLIENT_HEADER + 'C1,1990-01-02,"1\n2"\n\nC2,1991-01-01,170\n')
+    frame = _read(p).frame
+    assert frame["height_cm"].tolist() == ["1\n2", "170"]
+    assert frame["_row_number"].tolist() == [2, 5]
