@@ -1,5 +1,10 @@
-import pandas as pd
+import re
 
+import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipelines.ingest import normalise as normalise_module
 from pipelines.ingest.normalise import normalise, parse_timestamps
 
 
@@ -51,3 +56,39 @@ def test_scores_count_how_many_metrics_were_given():
         recorded_at=[None, None],
     )
     assert normalise(raw, "scores", "UTC").typed["_scores_given"].tolist() == [2, 0]
+
+
+# --- timestamp shapes are matched by Arrow's RE2: Python's re verdicts, ASCII digits --------
+
+_TIMESTAMP_ALPHABET = "0123456789-:+.TZ tz\u0663\u00e9"  # Arabic-Indic 3, a letter
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.text(_TIMESTAMP_ALPHABET, max_size=30),
+            st.datetimes().map(lambda d: d.isoformat()),
+            st.datetimes().map(lambda d: d.isoformat(timespec="minutes") + "+01:00"),
+        ).map(str.strip),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_timestamp_shapes_match_as_python_re_says(values):
+    text = pd.Series(values, dtype=object)
+    for pattern in (normalise_module._ISO_TIMESTAMP, normalise_module._HAS_OFFSET):
+        expected = [re.search(pattern, v, re.ASCII) is not None for v in values]
+        assert normalise_module._matches(text, pattern).tolist() == expected
+
+
+def test_other_digits_are_no_timestamp_as_before():
+    # Python's \d took them, then pandas refused them: NaT and a reason either way
+    parsed = parse_timestamps(pd.Series(["\u0662\u0660\u0662\u0666-03-01T10:00"]), "UTC")
+    assert parsed.isna().all()
+
+
+def test_a_value_that_is_not_text_is_no_timestamp():
+    parsed = parse_timestamps(pd.Series(["2026-03-01T10:00", 20260301], dtype=object), "UTC")
+    assert parsed.iloc[0] == pd.Timestamp("2026-03-01T10:00", tz="UTC")
+    assert pd.isna(parsed.iloc[1])
