@@ -85,27 +85,44 @@ def drop_incoming(con: duckdb.DuckDBPyConnection, positions: set[int] | list[int
 
 
 def reference_reasons(con: duckdb.DuckDBPyConnection, entity: str) -> dict[int, list[str]]:
-    """Unknown references and client mismatches of the rows in ``incoming``."""
+    """Unknown references and client mismatches of the rows in ``incoming``.
+
+    A key is loaded when any version of it is in history (stg_* is the latest version of
+    each key there), so existence is checked on the history table, and a score's session
+    client on the current version of the sessions this file scores only: stg_* would rank
+    every version of every key for each check."""
     checks: list[str] = []
     for col in ENTITIES[entity].columns:
         if col.reference:
-            target_key = ENTITIES[col.reference].key[0]
+            target = ENTITIES[col.reference].key[0]
             checks.append(
                 f"SELECT {POSITION}, 'unknown {col.name} ' || '''' || i.{col.name} || '''' "
                 f"|| ' (no such {col.reference[:-1]} loaded)' AS reason FROM incoming i "
-                f"WHERE i.{col.name} IS NOT NULL AND NOT EXISTS "
-                f"(SELECT 1 FROM stg_{col.reference} r WHERE r.{target_key} = i.{col.name})"
+                f"WHERE i.{col.name} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "
+                f"{history_table(col.reference)} r WHERE r.{target} = i.{col.name})"
             )
+    ctes = ""
     if entity == "scores":
+        ctes = f"""
+        WITH touched AS (
+            SELECT h.* FROM {history_table("sessions")} h SEMI JOIN incoming i USING (session_id)
+        ),
+        current_session AS (
+            SELECT session_id, client_id FROM touched
+            QUALIFY row_number() OVER (
+                PARTITION BY session_id ORDER BY _load_seq DESC, _file_seq DESC, _row_number DESC
+            ) = 1
+        )
+        """
         checks.append(
             f"SELECT {POSITION}, 'client_id ''' || i.client_id || ''' does not match the "
             f"session''s client ''' || s.client_id || '''' AS reason FROM incoming i "
-            f"JOIN stg_sessions s USING (session_id) "
+            f"JOIN current_session s USING (session_id) "
             f"WHERE i.client_id IS NOT NULL AND i.client_id <> s.client_id"
         )
     if not checks:
         return {}
-    rows = con.execute(" UNION ALL ".join(checks)).fetchall()
+    rows = con.execute(ctes + " UNION ALL ".join(checks)).fetchall()
     out: dict[int, list[str]] = {}
     for pos, reason in rows:
         out.setdefault(int(pos), []).append(reason)
