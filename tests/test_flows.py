@@ -50,6 +50,18 @@ def test_repeated_delivery_changes_nothing(ingest, db_path, examples, query):
     assert after == before
 
 
+def test_same_bytes_twice_in_one_delivery_load_once(ingest, db_path, examples, tmp_path, query):
+    delivery = tmp_path / "delivery"
+    shutil.copytree(examples, delivery)
+    sessions = next(delivery.glob("sessions*"))
+    shutil.copy(sessions, delivery / f"sessions_zz_copy{sessions.suffix}")
+    summary = ingest(delivery)
+    statuses = {Path(f.source_file).name: f.status for f in summary.files}
+    assert statuses[f"sessions_zz_copy{sessions.suffix}"] == "skipped"
+    assert summary.count("loaded") == 4 and summary.count("skipped") == 1
+    assert query(db_path, "SELECT count(*) FROM sessions") == [(4,)]
+
+
 def test_bad_files_are_rejected_whole_and_the_rest_loads(
     ingest, db_path, examples, tmp_path, query
 ):
