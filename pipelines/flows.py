@@ -21,11 +21,13 @@ from prefect.cache_policies import NONE
 from pipelines.crash_points import crash_point
 from pipelines.ingest import run as steps
 from pipelines.ingest.discover import DeliveryFile, content_hash, discover
+from pipelines.ingest.read_ahead import READ_AHEAD_FORMATS, ReadAhead
 from pipelines.ingest.readers import FileRejected
 from pipelines.settings import Settings, get_settings
 from pipelines.store.connection import discard, load_lock, open_working_copy, publish
 from pipelines.store.loader import load_plan
 from pipelines.store.retry import retry_late_references
+from pipelines.validation.gx_context import get_context
 
 TASK = {"cache_policy": NONE, "persist_result": False}
 
@@ -45,8 +47,9 @@ def _transient_io_error(task, task_run, state) -> bool:
 
 @task(name="read file", retries=2, retry_delay_seconds=1, retry_condition_fn=_transient_io_error,
       **TASK)  # fmt: skip
-def read_file_task(delivery_file: DeliveryFile):
-    return steps.read_file(delivery_file)
+def read_file_task(delivery_file: DeliveryFile, ahead: ReadAhead | None = None):
+    read = ahead.read(delivery_file) if ahead is not None else None  # a retry reads here
+    return read if read is not None else steps.read_file(delivery_file)
 
 
 @task(name="hash file", retries=2, retry_delay_seconds=1, **TASK)
@@ -163,10 +166,15 @@ def ingest_flow(paths: list[str], db: str | None = None) -> steps.RunSummary:
         try:
             load_seq = _start_run(con, summary.run_id, started)
             files = discover([Path(p) for p in paths])
-            for file_seq, delivery_file in enumerate(files, start=1):
-                outcome = _ingest_one(con, delivery_file, file_seq, load_seq, summary, settings)
-                summary.files.append(outcome)
-                logger.info("%s: %s %s", outcome.source_file, outcome.status, outcome.message)
+            with ReadAhead(_to_read_ahead(con, files), settings.max_line_bytes) as ahead:
+                if ahead.pending:  # while the worker reads, import GX (the first validation would)
+                    get_context()
+                for file_seq, delivery_file in enumerate(files, start=1):
+                    outcome = _ingest_one(
+                        con, delivery_file, file_seq, load_seq, summary, settings, ahead
+                    )
+                    summary.files.append(outcome)
+                    logger.info("%s: %s %s", outcome.source_file, outcome.status, outcome.message)
             summary.rows_retried = retry_task(con, load_seq, dt.datetime.now(dt.UTC), settings)
             summary.alerts = rebuild_task(con, settings)
             summary.derived_valid = validate_derived_task(con, summary.run_id, started)
@@ -181,8 +189,25 @@ def ingest_flow(paths: list[str], db: str | None = None) -> steps.RunSummary:
     return summary
 
 
+def _to_read_ahead(con, files: list[DeliveryFile]) -> list[DeliveryFile]:
+    """The files worth reading in the worker: a readable format it helps, not loaded before."""
+    return [
+        f
+        for f in files
+        if f.problem is None
+        and f.format in READ_AHEAD_FORMATS
+        and not steps.already_loaded(con, content_hash(f.path))
+    ]
+
+
 def _ingest_one(
-    con, delivery_file: DeliveryFile, file_seq: int, load_seq: int, summary, settings: Settings
+    con,
+    delivery_file: DeliveryFile,
+    file_seq: int,
+    load_seq: int,
+    summary,
+    settings: Settings,
+    ahead: ReadAhead | None = None,
 ) -> steps.FileOutcome:
     source = str(delivery_file.path)
     now = dt.datetime.now(dt.UTC)
@@ -193,7 +218,7 @@ def _ingest_one(
             return steps.FileOutcome(
                 source, delivery_file.entity, "skipped", f"same content as {earlier}, loaded before"
             )
-        raw = read_file_task(delivery_file)
+        raw = read_file_task(delivery_file, ahead)
         crash_point("after_read")
         plan, gx_outcome = validate_task(raw, delivery_file.entity, settings, summary.started_at)
     except FileRejected as exc:
