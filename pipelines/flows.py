@@ -12,6 +12,7 @@ import datetime as dt
 import shutil
 import time
 import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -21,6 +22,7 @@ from prefect.cache_policies import NONE
 from pipelines.crash_points import crash_point
 from pipelines.ingest import run as steps
 from pipelines.ingest.discover import DeliveryFile, content_hash, discover
+from pipelines.ingest.prepare import FilePlan
 from pipelines.ingest.read_ahead import READ_AHEAD_FORMATS, ReadAhead
 from pipelines.ingest.readers import FileRejected
 from pipelines.settings import Settings, get_settings
@@ -28,6 +30,7 @@ from pipelines.store.connection import discard, load_lock, open_working_copy, pu
 from pipelines.store.loader import load_plan
 from pipelines.store.retry import retry_late_references
 from pipelines.validation.gx_context import get_context
+from pipelines.validation.rows import ValidationOutcome
 
 TASK = {"cache_policy": NONE, "persist_result": False}
 
@@ -169,10 +172,13 @@ def ingest_flow(paths: list[str], db: str | None = None) -> steps.RunSummary:
             with ReadAhead(_to_read_ahead(con, files), settings.max_line_bytes) as ahead:
                 if ahead.pending:  # while the worker reads, import GX (the first validation would)
                     get_context()
-                for file_seq, delivery_file in enumerate(files, start=1):
-                    outcome = _ingest_one(
-                        con, delivery_file, file_seq, load_seq, summary, settings, ahead
+                early: dict[int, _Prepared] = {}  # files prepared while the worker read
+                for at, delivery_file in enumerate(files):
+                    _prepare_while_waiting(con, files, at, early, settings, started, ahead)
+                    prepared = early.pop(at, None) or _prepare(
+                        con, delivery_file, settings, started, ahead
                     )
+                    outcome = _ingest_one(con, delivery_file, prepared, at + 1, load_seq, summary)
                     summary.files.append(outcome)
                     logger.info("%s: %s %s", outcome.source_file, outcome.status, outcome.message)
             summary.rows_retried = retry_task(con, load_seq, dt.datetime.now(dt.UTC), settings)
@@ -200,28 +206,66 @@ def _to_read_ahead(con, files: list[DeliveryFile]) -> list[DeliveryFile]:
     ]
 
 
-def _ingest_one(
-    con,
-    delivery_file: DeliveryFile,
-    file_seq: int,
-    load_seq: int,
-    summary,
-    settings: Settings,
-    ahead: ReadAhead | None = None,
-) -> steps.FileOutcome:
-    source = str(delivery_file.path)
-    now = dt.datetime.now(dt.UTC)
+@dataclass
+class _Prepared:
+    """A file hashed, read, typed, validated and planned — or why it goes no further."""
+
+    digest: str | None
+    loaded_as: str | None = None
+    """The file these exact bytes were loaded under before: the file is skipped."""
+    rejected: FileRejected | None = None
+    plan: FilePlan | None = None
+    gx_outcome: ValidationOutcome | None = None
+    extra_columns: list[str] = field(default_factory=list)
+
+
+def _prepare(
+    con, delivery_file: DeliveryFile, settings: Settings, load_time: dt.datetime, ahead: ReadAhead
+) -> _Prepared:
+    """Everything before the file's transaction (no write to the warehouse)."""
     digest = None
     try:
         digest = hash_file_task(delivery_file.path)
         if delivery_file.problem is None and (earlier := steps.already_loaded(con, digest)):
-            return steps.FileOutcome(
-                source, delivery_file.entity, "skipped", f"same content as {earlier}, loaded before"
-            )
+            return _Prepared(digest, loaded_as=earlier)
         raw = read_file_task(delivery_file, ahead)
         crash_point("after_read")
-        plan, gx_outcome = validate_task(raw, delivery_file.entity, settings, summary.started_at)
+        plan, gx_outcome = validate_task(raw, delivery_file.entity, settings, load_time)
     except FileRejected as exc:
+        return _Prepared(digest, rejected=exc)
+    return _Prepared(digest, plan=plan, gx_outcome=gx_outcome, extra_columns=raw.extra_columns)
+
+
+def _prepare_while_waiting(
+    con, files: list[DeliveryFile], at: int, early: dict[int, _Prepared], settings: Settings,
+    load_time: dt.datetime, ahead: ReadAhead,
+) -> None:  # fmt: skip
+    """While the worker still reads files[at], prepare the files after it here (at most
+    settings.prepare_ahead_files), so that the wait is not idle; they load in their turn."""
+    nxt = at + 1
+    while ahead.still_reading(files[at]) and nxt < len(files):
+        if len(early) >= settings.prepare_ahead_files:
+            return
+        if nxt not in early and not ahead.reads(files[nxt]):
+            early[nxt] = _prepare(con, files[nxt], settings, load_time, ahead)
+        nxt += 1
+
+
+def _ingest_one(
+    con, delivery_file: DeliveryFile, prepared: _Prepared, file_seq: int, load_seq: int, summary
+) -> steps.FileOutcome:
+    source = str(delivery_file.path)
+    now = dt.datetime.now(dt.UTC)
+    digest = prepared.digest
+    # asked again now: a file prepared early may repeat the bytes of one loaded since
+    earlier = prepared.loaded_as or (
+        steps.already_loaded(con, digest) if delivery_file.problem is None and digest else None
+    )
+    if earlier:
+        return steps.FileOutcome(
+            source, delivery_file.entity, "skipped", f"same content as {earlier}, loaded before"
+        )
+    if prepared.rejected is not None:
         steps.record_rejection(
             con,
             run_id=summary.run_id,
@@ -229,16 +273,15 @@ def _ingest_one(
             file_seq=file_seq,
             delivery_file=delivery_file,
             content_hash=digest,
-            message=str(exc),
+            message=str(prepared.rejected),
             at=now,
         )
-        return steps.FileOutcome(source, delivery_file.entity, "rejected", str(exc))
-    message = (
-        f"ignored unknown column(s): {', '.join(raw.extra_columns)}" if raw.extra_columns else ""
-    )
+        return steps.FileOutcome(source, delivery_file.entity, "rejected", str(prepared.rejected))
+    extra = prepared.extra_columns
+    message = f"ignored unknown column(s): {', '.join(extra)}" if extra else ""
     result = load_task(
         con,
-        plan,
+        prepared.plan,
         run_id=summary.run_id,
         load_seq=load_seq,
         file_seq=file_seq,
@@ -247,7 +290,9 @@ def _ingest_one(
         loaded_at=now,
         message=message,
     )
-    steps.record_gx_result(con, summary.run_id, gx_outcome, delivery_file.entity, source, now)
+    steps.record_gx_result(
+        con, summary.run_id, prepared.gx_outcome, delivery_file.entity, source, now
+    )
     crash_point("after_file_commit")
     return steps.FileOutcome(source, delivery_file.entity, "loaded", message, result)
 

@@ -100,6 +100,10 @@ class Settings:
     """Oldest plausible client."""
     load_lock_wait_s: float = 0.0
     """How long a second `outcomes ingest` waits for a running one before giving up."""
+    prepare_ahead_files: int = 2
+    """While the worker process still reads an XLSX file (pipelines/ingest/read_ahead.py), the
+    load reads, types and validates up to this many of the following files instead of
+    waiting; each is held in memory until its turn to load (0: always wait)."""
     max_line_bytes: int = 1_048_576
     """A CSV or JSONL line longer than this (in bytes) rejects its file before parsing: a
     runaway line (e.g. a 50 MB file without a newline) must not exhaust memory or hang."""

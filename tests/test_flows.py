@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from pipelines.settings import get_settings
@@ -60,6 +61,33 @@ def test_same_bytes_twice_in_one_delivery_load_once(ingest, db_path, examples, t
     assert statuses[f"sessions_zz_copy{sessions.suffix}"] == "skipped"
     assert summary.count("loaded") == 4 and summary.count("skipped") == 1
     assert query(db_path, "SELECT count(*) FROM sessions") == [(4,)]
+
+
+def test_files_prepared_while_the_xlsx_worker_reads_load_in_order_and_once(
+    ingest, db_path, examples, tmp_path, query
+):
+    # clients as XLSX go to the worker; the files after it may be prepared meanwhile (two
+    # at most): the copy of the therapists file is prepared before the original has loaded
+    # and must still be skipped at its turn
+    delivery = tmp_path / "delivery"
+    shutil.copytree(examples, delivery)
+    clients_csv = delivery / "clients.csv"
+    frame = pd.read_csv(clients_csv, dtype=str, keep_default_na=False)
+    frame.to_excel(delivery / "clients.xlsx", index=False)
+    clients_csv.unlink()
+    shutil.copy(delivery / "therapists.csv", delivery / "therapists_copy.csv")
+    summary = ingest(delivery)
+    names = [Path(f.source_file).name for f in summary.files]
+    assert names == ["clients.xlsx", "therapists.csv", "therapists_copy.csv",
+                     "sessions.csv", "scores.jsonl"]  # fmt: skip
+    assert [f.status for f in summary.files] == [
+        "loaded", "loaded", "skipped", "loaded", "loaded"]  # fmt: skip
+    assert query(db_path, "SELECT count(*) FROM clients") == [(len(frame),)]
+    assert query(db_path, "SELECT count(*) FROM sessions") == [(4,)]
+    logged = query(db_path, "SELECT file_seq, source_file FROM meta_load_log ORDER BY file_seq")
+    expected = [(1, "clients.xlsx"), (2, "therapists.csv"), (4, "sessions.csv"),
+                (5, "scores.jsonl")]  # fmt: skip
+    assert [(n, Path(f).name) for n, f in logged] == expected
 
 
 def test_bad_files_are_rejected_whole_and_the_rest_loads(

@@ -42,6 +42,16 @@ class ReadAhead:
     def pending(self) -> bool:
         return bool(self._futures)
 
+    def reads(self, delivery_file: DeliveryFile) -> bool:
+        """Whether the worker was given this file (and nobody has collected it yet)."""
+        return delivery_file.path in self._futures
+
+    def still_reading(self, delivery_file: DeliveryFile) -> bool:
+        """Whether the worker has this file and has not finished it: collecting it now
+        would wait."""
+        future = self._futures.get(delivery_file.path)
+        return future is not None and not future.done()
+
     def read(self, delivery_file: DeliveryFile) -> RawTable | None:
         """The read-ahead result of `delivery_file` (FileRejected re-raised as it was), or
         None when it was not read ahead or its worker died (the caller reads it itself)."""
