@@ -1,7 +1,7 @@
 """SQL console ("/sql"): read-only queries over the analyst views, for analysts.
 
 Guards and limits live in dashboard.sql_console; this page only shows results.
-Owners query the §6 views; the analyst role only the pseudonymised `analyst.*` tables
+Owners query the §6 views; the analyst role only the pseudonymised `analyst.*` views
 (no names, no birth dates). Therapists have no console. Every query is audited."""
 
 from __future__ import annotations
