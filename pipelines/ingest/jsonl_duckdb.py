@@ -185,40 +185,21 @@ def _values(
 def _patch(
     columns: dict[str, pa.Array], table: pa.Table, positions: np.ndarray, entity: str
 ) -> dict[str, pa.Array] | None:
-    """`columns` with the values of the lines at `positions` as Python decodes them; None
-    when one of those lines is not what ``readers._read_jsonl_fast`` accepts."""
+    """`columns` with the values of the lines at `positions` as ``readers._fast_chunk``
+    decodes them; None when it refuses one of those lines (the file then takes the Python
+    paths, which say why)."""
     types = {c.name: c.type for c in ENTITIES[entity].columns}
     lines = table["line"].take(pa.array(positions)).to_pylist()
-    try:
-        objs = [readers._FAST_DECODER.decode(line) for line in lines]
-    except (json.JSONDecodeError, RecursionError):
-        return None
-    # a repeated key makes a _JsonObject; every key was seen by DuckDB too
-    if set(map(type, objs)) != {dict} or not set().union(*objs) <= columns.keys():
+    decoded = readers._fast_chunk(lines, list(range(1, len(lines) + 1)), types, key_of={})
+    names = {readers._normalise_header(key) for key in columns}
+    if decoded is None or not decoded.keys() <= names:  # DuckDB saw every key
         return None
     mask = np.zeros(table.num_rows, dtype=bool)
     mask[positions] = True
-    out = {}
-    for key, column in columns.items():
-        values = [_cell(readers._normalise_header(key), o.get(key), types) for o in objs]
-        if _REFUSED in values:
-            return None
-        replacements = pa.array(values, pa.string())
-        out[key] = pc.replace_with_mask(column, pa.array(mask), replacements)
-    return out
-
-
-_REFUSED = object()
-"""A value the fast Python path does not take (the file then takes the row-by-row path)."""
-
-
-def _cell(name: str, value: object, types: dict[str, str]) -> str | None | object:
-    """A decoded value as ``readers._fast_chunk`` writes it, or _REFUSED."""
-    if value is None or type(value) is str:
-        return value
-    if type(value) is bool:
-        return readers._json_value_to_text(value)
-    flat_list = type(value) is list and not readers._json_value_problem(name, value, "list")
-    if flat_list and types.get(name, "list") == "list":
-        return readers._json_value_to_text(value)
-    return _REFUSED  # a nested object, a list in a single-value column, NaN …
+    missing = pa.nulls(len(lines), pa.string())  # a key absent from every screened line
+    return {
+        key: pc.replace_with_mask(
+            column, pa.array(mask), decoded.get(readers._normalise_header(key), missing)
+        )
+        for key, column in columns.items()
+    }
