@@ -17,10 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines.ingest.readers import READ_ERROR, ROW_NUMBER
+from pipelines.ingest.readers import READ_ERROR, ROW_NUMBER, arrow_text
 from pipelines.schema import ENTITIES, FALSE_WORDS, TRUE_WORDS, Column
 
 SCORES_GIVEN = "_scores_given"
@@ -173,9 +172,8 @@ def _matches(text: pd.Series, pattern: str) -> pd.Series:
     not help). RE2's `\\d` is an ASCII digit: Python's re also took other digits, which
     pandas then refused, so a value gets the same NaT and reason as before; and `$` is the
     very end, as for Python's re on trimmed values (tests/ingest/test_normalise.py)."""
-    try:
-        values = pa.array(text.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):  # a value that is not text: not a match
+    values = arrow_text(text)
+    if values is None:  # a value that is not text: not a match
         return text.astype(object).str.contains(pattern, regex=True, na=False).astype(bool)
     found = pc.fill_null(pc.match_substring_regex(values, pattern), False)
     return pd.Series(found.to_numpy(zero_copy_only=False), index=text.index, dtype=bool)

@@ -106,6 +106,14 @@ def _blank_to_none(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, index=frame.index)
 
 
+def arrow_text(values: pd.Series) -> pa.Array | None:
+    """The values (str, None or NaN) as an Arrow string array; None when one is not text."""
+    try:
+        return pa.array(values.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        return None
+
+
 def _text_column(values: pd.Series | pa.ChunkedArray) -> pd.Series:
     """Text values (str, None or NaN) trimmed, blank as None, in an object Series.
 
@@ -113,13 +121,8 @@ def _text_column(values: pd.Series | pa.ChunkedArray) -> pd.Series:
     directly skips pandas' conversions. Values that are not text take pandas' path.
     """
     index = values.index if isinstance(values, pd.Series) else None
-    try:
-        arr = (
-            pa.array(values.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
-            if index is not None
-            else values
-        )
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+    arr = arrow_text(values) if index is not None else values
+    if arr is None:
         s = pd.Series(values, index=index, dtype=object).astype("string").str.strip()
         s = s.mask(s == "")
         return s.astype(object).where(s.notna(), None)
