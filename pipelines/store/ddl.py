@@ -69,6 +69,15 @@ def history_table(entity: str) -> str:
     return f"raw_{entity}"
 
 
+def latest_version(keys: str) -> str:
+    """QUALIFY clause keeping only the current version of each key among history rows: the
+    latest (load, file position in the load, row number) wins — spec §3's "later wins"."""
+    return (
+        f"QUALIFY row_number() OVER (PARTITION BY {keys} "
+        "ORDER BY _load_seq DESC, _file_seq DESC, _row_number DESC) = 1"
+    )
+
+
 def staging_view_sql(entity: str) -> str:
     """The current version of each key: the latest (load, file, row) wins."""
     spec = ENTITIES[entity]
@@ -83,14 +92,12 @@ def staging_view_sql(entity: str) -> str:
     keys = ", ".join(spec.key)
     return f"""
 CREATE OR REPLACE VIEW stg_{entity} AS
-WITH ranked AS (
-    SELECT *, row_number() OVER (
-        PARTITION BY {keys} ORDER BY _load_seq DESC, _file_seq DESC, _row_number DESC
-    ) AS _version_rank
-    FROM {history_table(entity)}
+WITH current_version AS (
+    SELECT * FROM {history_table(entity)}
+    {latest_version(keys)}
 ),
 final AS (
-    SELECT {", ".join(cols)} FROM ranked WHERE _version_rank = 1
+    SELECT {", ".join(cols)} FROM current_version
 )
 SELECT * FROM final
 """

@@ -14,7 +14,7 @@ from pipelines.crash_points import crash_point
 from pipelines.ingest.prepare import POSITION, REFERENCE_REASON, FilePlan
 from pipelines.ingest.readers import ROW_NUMBER
 from pipelines.schema import ENTITIES
-from pipelines.store.ddl import history_table
+from pipelines.store.ddl import history_table, latest_version
 
 
 @dataclass
@@ -103,17 +103,7 @@ def reference_reasons(con: duckdb.DuckDBPyConnection, entity: str) -> dict[int, 
             )
     ctes = ""
     if entity == "scores":
-        ctes = f"""
-        WITH touched AS (
-            SELECT h.* FROM {history_table("sessions")} h SEMI JOIN incoming i USING (session_id)
-        ),
-        current_session AS (
-            SELECT session_id, client_id FROM touched
-            QUALIFY row_number() OVER (
-                PARTITION BY session_id ORDER BY _load_seq DESC, _file_seq DESC, _row_number DESC
-            ) = 1
-        )
-        """
+        ctes = f"WITH current_session AS ({_current_versions_touched('sessions', 'session_id')}) "
         checks.append(
             f"SELECT {POSITION}, 'client_id ''' || i.client_id || ''' does not match the "
             f"session''s client ''' || s.client_id || '''' AS reason FROM incoming i "
@@ -129,6 +119,15 @@ def reference_reasons(con: duckdb.DuckDBPyConnection, entity: str) -> dict[int, 
     return out
 
 
+def _current_versions_touched(entity: str, keys: str) -> str:
+    """SELECT of the current version of each `entity` key that ``incoming`` mentions (only
+    the history of those keys is ranked, not every version of every key)."""
+    return (
+        f"SELECT h.* FROM {history_table(entity)} h SEMI JOIN incoming i USING ({keys}) "
+        + latest_version(keys)
+    )
+
+
 def identical_to_current(con: duckdb.DuckDBPyConnection, entity: str) -> set[int]:
     """Positions of ``incoming`` rows equal to the current version of their key."""
     spec = ENTITIES[entity]
@@ -136,15 +135,7 @@ def identical_to_current(con: duckdb.DuckDBPyConnection, entity: str) -> set[int
     keys = ", ".join(spec.key)
     rows = con.execute(
         f"""
-        WITH touched AS (  -- only the history of keys this file mentions
-            SELECT h.* FROM {history_table(entity)} h SEMI JOIN incoming i USING ({keys})
-        ),
-        current_version AS (
-            SELECT * FROM touched
-            QUALIFY row_number() OVER (
-                PARTITION BY {keys} ORDER BY _load_seq DESC, _file_seq DESC, _row_number DESC
-            ) = 1
-        ),
+        WITH current_version AS ({_current_versions_touched(entity, keys)}),
         final AS (
             SELECT i.{POSITION} FROM incoming i JOIN current_version cur USING ({keys})
             WHERE {same}
