@@ -27,7 +27,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from pipelines.ingest import readers
@@ -156,9 +155,7 @@ def _objects(column: pa.ChunkedArray) -> pd.Series:
     if len(column) == 0:
         return pd.Series(np.empty(0, dtype=object), dtype=object)
     chunks = column.chunks
-    trimmed = pc.utf8_trim_whitespace(pa.concat_arrays([c.dictionary for c in chunks]))
-    values = trimmed.to_numpy(zero_copy_only=False)
-    values[pc.equal(pc.binary_length(trimmed), 0).to_numpy(zero_copy_only=False)] = None
+    values = readers._text_column(pa.concat_arrays([c.dictionary for c in chunks])).to_numpy()
     offsets = np.cumsum([0] + [len(c.dictionary) for c in chunks[:-1]])
     indices = [c.indices.to_numpy() + offset for c, offset in zip(chunks, offsets, strict=True)]
     return pd.Series(values.take(np.concatenate(indices)), dtype=object)
