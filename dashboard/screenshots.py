@@ -107,14 +107,20 @@ def take(db: Path, out: Path, client_id: str = "C001", browser=None) -> list[Pat
                 own.close()
 
 
-def _shoot(browser, url: str, user: str, password: str, out: Path, client_id: str) -> list[Path]:
-    context = browser.new_context(viewport=VIEWPORT)
-    page = context.new_page()
-    page.goto(url + "/login")
-    page.fill("#login-username", user)
+def sign_in(page, url: str, username: str, password: str, next_path: str = "/") -> None:
+    """Sign in through the app's real form, landing on `next_path` (also used by the browser
+    tests)."""
+    page.goto(f"{url}/login?next={next_path}")
+    page.fill("#login-username", username)
     page.fill("#login-password", password)
     page.click("#login-submit")
     wait_for_dash(page)
+
+
+def _shoot(browser, url: str, user: str, password: str, out: Path, client_id: str) -> list[Path]:
+    context = browser.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    sign_in(page, url, user, password)
     saved = []
     try:
         for name, path in pages(client_id):

@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from dashboard.screenshots import running_app, wait_for_dash
+from dashboard.screenshots import running_app, sign_in
 from pipelines.users import UserStore, read_or_create_secret
 from pipelines.warehouse.analyst_schema import create_analyst_schema
 
@@ -61,15 +61,6 @@ def dashboard_url(example_warehouse) -> Iterator[str]:
     """The real app on the example warehouse, for the whole session."""
     with running_app(example_warehouse) as url:
         yield url
-
-
-def sign_in(page, url: str, username: str, password: str) -> None:
-    """Sign in through the real form."""
-    page.goto(url + "/login")
-    page.fill("#login-username", username)
-    page.fill("#login-password", password)
-    page.click("#login-submit")
-    wait_for_dash(page)
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+from browser_support import Problems, run_refused_sql
 
 from dashboard import ids
 from dashboard.screenshots import wait_for_dash
@@ -28,19 +29,6 @@ PAGES = [
 @pytest.fixture(scope="module")
 def app_url(dashboard_url):
     return dashboard_url
-
-
-class Problems:
-    """Console errors, uncaught page errors and failed callback requests of one page."""
-
-    def __init__(self, page) -> None:
-        self.items: list[str] = []
-        page.on("console", lambda m: m.type == "error" and self.items.append(f"console: {m.text}"))
-        page.on("pageerror", lambda e: self.items.append(f"pageerror: {e}"))
-        page.on(
-            "response",
-            lambda r: r.status >= 400 and self.items.append(f"HTTP {r.status} {r.url}"),
-        )
 
 
 @pytest.fixture
@@ -150,13 +138,8 @@ def test_sql_console_runs_and_refuses(app_url, watched):
     assert download.value.suggested_filename == "query.csv"
     assert "C001,athlete" in Path(download.value.path()).read_text(encoding="utf-8")
 
-    page.fill(f"#{ids.SQL_INPUT}", "COPY clients TO '/tmp/x.csv'")
-    page.click(f"#{ids.SQL_RUN}")
-    page.wait_for_function(
-        f"() => document.getElementById('{ids.SQL_MESSAGE}').className.includes('error')",
-        timeout=20_000,
-    )
-    assert "must start with SELECT or WITH" in page.inner_text(f"#{ids.SQL_MESSAGE}")
+    refused = run_refused_sql(page, "COPY clients TO '/tmp/x.csv'")
+    assert "must start with SELECT or WITH" in refused
     assert page.locator(f"#{ids.SQL_GRID} .ag-center-cols-container .ag-row").count() == 0
 
 

@@ -7,30 +7,19 @@ from __future__ import annotations
 import json
 
 import pytest
+from browser_support import Problems, run_refused_sql
 from security_support import ACCOUNTS, client_detail_body
 
 from dashboard import ids
-from dashboard.screenshots import wait_for_dash
+from dashboard.screenshots import sign_in, wait_for_dash
 
 pytestmark = pytest.mark.browser
 
 NAMES = ("Anna K.", "Boris M.", "Chen L.", "Dana R.", "Eli S.")
 
 
-class Problems:
-    def __init__(self, page) -> None:
-        self.items: list[str] = []
-        page.on("console", lambda m: m.type == "error" and self.items.append(f"console: {m.text}"))
-        page.on("pageerror", lambda e: self.items.append(f"pageerror: {e}"))
-        page.on("response", lambda r: r.status >= 400 and self.items.append(f"{r.status} {r.url}"))
-
-
 def _sign_in(page, url: str, name: str, next_path: str = "/") -> None:
-    page.goto(f"{url}/login?next={next_path}")
-    page.fill("#login-username", name)
-    page.fill("#login-password", ACCOUNTS[name][0])
-    page.click("#login-submit")
-    wait_for_dash(page)
+    sign_in(page, url, name, ACCOUNTS[name][0], next_path)
 
 
 def _open(page, url: str, path: str) -> str:
@@ -155,13 +144,8 @@ def test_analyst_sees_no_names_and_queries_pseudonyms(sec_url, page):
     grid = page.inner_text(f"#{ids.SQL_GRID}")
     assert "birth_year" in grid and "1958" in grid and "C001" not in grid
     seen += grid + page.content()
-    page.fill(f"#{ids.SQL_INPUT}", "SELECT name FROM main.clients")
-    page.click(f"#{ids.SQL_RUN}")
-    page.wait_for_function(
-        f"() => document.getElementById('{ids.SQL_MESSAGE}').className.includes('error')",
-        timeout=20_000,
-    )
-    assert "not one of the pseudonymised analyst views" in page.inner_text(f"#{ids.SQL_MESSAGE}")
+    refused = run_refused_sql(page, "SELECT name FROM main.clients")
+    assert "not one of the pseudonymised analyst views" in refused
     for name in NAMES:
         assert name not in seen
     assert "1994-03-12" not in seen
