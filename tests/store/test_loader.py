@@ -94,6 +94,23 @@ def test_client_mismatch_is_quarantined_and_not_retried(loader, write):
     assert loader.rows("SELECT reference_only FROM quarantine WHERE row_number = 2") == [(False,)]
 
 
+def test_a_score_is_checked_against_the_current_client_of_its_session(loader, write):
+    # S1 moved from C1 to C2 by a later delivery: C2 is its client now, not C1
+    loader.load(
+        write("clients.csv", CLIENTS + "C1,1990-01-01,70\nC2,1990-01-01,70\n"),
+        write("therapists.csv", THERAPISTS),
+        write("sessions.csv", SESSIONS + "S1,C1,T1,2026-11-01T10:00\n"),
+    )
+    loader.load(write("sessions_fix.csv", SESSIONS + "S1,C2,T1,2026-11-01T10:00\n"))
+    [scores] = loader.load(
+        write("scores.csv", "session_id,client_id,timing,pain\nS1,C1,pre,5\nS1,C2,post,3\n")
+    )
+    assert (scores.rows_loaded, scores.rows_quarantined) == (1, 1)
+    assert loader.rows("SELECT row_number, reasons FROM quarantine") == [
+        (2, ["client_id 'C1' does not match the session's client 'C2'"])
+    ]
+
+
 def test_a_file_loads_wholly_or_not_at_all(loader, write, monkeypatch):
     path = write("clients.csv", CLIENTS + "C1,1990-01-01,70\nC2,1990-01-01,x\n")
 
