@@ -23,10 +23,11 @@ import pyarrow as pa  # noqa: E402
 from pipelines.ingest.discover import classify  # noqa: E402
 from pipelines.schema import ENTITIES, ENTITY_ORDER, FALSE_WORDS, TRUE_WORDS  # noqa: E402
 from pipelines.settings import Settings  # noqa: E402
+from pipelines.warehouse import compare  # noqa: E402
 from pipelines.warehouse.derive import rebuild_derived  # noqa: E402
 
 FLOOR_MARTS = ("mart_clients", "mart_sessions", "mart_course_sessions", "mart_courses",
-               "mart_course_progress", "mart_cohort_outcomes")  # fmt: skip
+               "int_course_progress", "mart_course_progress", "mart_cohort_outcomes")  # fmt: skip
 COMPARED = {"mart_courses": "courses", "mart_course_progress": "course_progress",
             "mart_cohort_outcomes": "cohort_outcomes"}  # fmt: skip
 
@@ -100,55 +101,11 @@ def build_floor(delivery: Path, settings: Settings) -> duckdb.DuckDBPyConnection
     return con
 
 
-KEYS = {"mart_courses": ("course_id",), "mart_course_progress": ("course_id", "metric"),
-        "mart_cohort_outcomes": ("cohort", "metric")}  # fmt: skip
-"""The key of each compared mart: rows are matched on it, then compared column by column."""
-REL_TOL = 1e-9
-"""Doubles agree when |a - b| <= REL_TOL × max(|a|, |b|): parallel sums may differ in the last
-bits, and a value near a rounding boundary of the marts' round(·, 9) may land on either side
-(a relative test, unlike rounding both to 9 decimals, never turns 1e-16 into 1e-9)."""
-ABS_TOL = 1e-12
-"""...and, for values that should be 0, when |a - b| <= ABS_TOL (a sum of zeros may give 1e-17)."""
-
-
-def _same(column: str, kind: str) -> str:
-    a, b = f"f.{column}", f"p.{column}"
-    if kind == "DOUBLE":
-        return (
-            f"({a} IS NOT DISTINCT FROM {b} OR coalesce(abs({a} - {b}) <= "
-            f"greatest({REL_TOL} * greatest(abs({a}), abs({b})), {ABS_TOL}), false))"
-        )
-    return f"{a} IS NOT DISTINCT FROM {b}"
-
-
 def differences(floor_db: Path, warehouse: Path) -> dict[str, int]:
-    """Rows that differ between the floor's marts and the pipeline's, per view: rows are
-    matched on the mart's key; a row counts when it is missing on either side or any column
-    differs (doubles within a relative tolerance, see REL_TOL)."""
-    con = duckdb.connect(str(floor_db), read_only=True)
-    con.execute(f"ATTACH '{warehouse}' AS wh (READ_ONLY)")
-    out = {}
-    try:
-        for mart, view in COMPARED.items():
-            keys = KEYS[mart]
-            cols = con.execute(f"DESCRIBE {mart}").fetchall()
-            join = " AND ".join(f"f.{k} = p.{k}" for k in keys)
-            missing = " OR ".join(f"f.{k} IS NULL OR p.{k} IS NULL" for k in keys)
-            same = " AND ".join(_same(name, kind) for name, kind, *_ in cols)
-            n = con.execute(
-                f"""
-                WITH matched AS (
-                    SELECT ({missing}) OR NOT ({same}) AS differs
-                    FROM {mart} f FULL OUTER JOIN wh.{mart} p ON {join}
-                ),
-                final AS (SELECT count(*) FILTER (WHERE differs) AS n FROM matched)
-                SELECT * FROM final
-                """
-            ).fetchone()[0]
-            out[view] = int(n)
-    finally:
-        con.close()
-    return out
+    """Rows that differ between the floor's marts and the pipeline's, per view
+    (pipelines.warehouse.compare: matched on the mart's key, doubles within a tolerance)."""
+    found = compare.differences(floor_db, warehouse, tuple(COMPARED))
+    return {COMPARED[mart]: n for mart, n in found.items()}
 
 
 def main(argv: list[str]) -> None:

@@ -77,16 +77,20 @@ def retry_task(con, load_seq: int, now: dt.datetime, settings: Settings) -> int:
     )
 
 
-@task(name="rebuild derived tables", **TASK)
-def rebuild_task(con, settings: Settings) -> int:
+@task(name="refresh derived tables", **TASK)
+def refresh_task(con, settings: Settings) -> int:
     from pipelines.users import pseudonym_secret
     from pipelines.warehouse.analyst_schema import create_analyst_schema
-    from pipelines.warehouse.derive import rebuild_derived
+    from pipelines.warehouse.incremental import refresh_derived
     from pipelines.warehouse.views import create_analyst_views
 
     con.begin()
     try:
-        rebuild_derived(con, settings)
+        refresh = refresh_derived(con, settings)
+        get_run_logger().info(
+            "marts: %s (%d clients, %d session rows, %d courses recomputed)",
+            refresh.mode, refresh.clients, refresh.sessions, refresh.courses,
+        )  # fmt: skip
         create_analyst_views(con)
         # the pseudonymised analyst.* schema (docs/security.md); its key stays off the file
         create_analyst_schema(con, pseudonym_secret(settings), settings.pseudonym_hex_chars)
@@ -182,7 +186,7 @@ def ingest_flow(paths: list[str], db: str | None = None) -> steps.RunSummary:
                     summary.files.append(outcome)
                     logger.info("%s: %s %s", outcome.source_file, outcome.status, outcome.message)
             summary.rows_retried = retry_task(con, load_seq, dt.datetime.now(dt.UTC), settings)
-            summary.alerts = rebuild_task(con, settings)
+            summary.alerts = refresh_task(con, settings)
             summary.derived_valid = validate_derived_task(con, summary.run_id, started)
             summary.status = "succeeded" if summary.derived_valid else "succeeded_with_warnings"
             summary.elapsed_s = time.perf_counter() - t0

@@ -108,6 +108,15 @@ class Settings:
     """A CSV or JSONL line longer than this (in bytes) rejects its file before parsing: a
     runaway line (e.g. a 50 MB file without a newline) must not exhaust memory or hang."""
 
+    # --- derived tables (docs/loading.md, "Keeping the marts up to date") ----------------
+    incremental_marts: bool = True
+    """After a load, recompute only the mart rows of the clients and courses it touched
+    (pipelines/warehouse/incremental.py); False rebuilds every mart at every load."""
+    full_rebuild_share: float = 0.2
+    """A load rebuilds every mart from scratch once the session rows rewritten in place since
+    the last full rebuild reach this share of mart_sessions: rewritten rows are appended out
+    of client order, which slowly wears down the dashboard's lookups by client."""
+
     # --- dashboard and SQL console ------------------------------------------------------
     dashboard_host: str = "127.0.0.1"
     dashboard_port: int = 8050
@@ -152,6 +161,7 @@ class Settings:
 
 _PATH_FIELDS = {f.name for f in dataclasses.fields(Settings) if f.type in ("Path", Path)}
 _DICT_FIELDS = ("mcid", "reliability")
+_BOOL_WORDS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 
 
 def _coerce(name: str, raw: Any) -> Any:
@@ -163,6 +173,11 @@ def _coerce(name: str, raw: Any) -> Any:
         return Path(raw)
     if "dt.date" in str(kind):
         return raw if isinstance(raw, dt.date) else dt.date.fromisoformat(str(raw))
+    if kind in ("bool", bool):
+        text = str(raw).strip().lower()  # TOML gives a bool, the environment a word
+        if text not in _BOOL_WORDS:
+            raise ValueError(f"{name} must be true or false, got {raw!r}")
+        return _BOOL_WORDS[text]
     if kind in ("int", int):
         return int(raw)
     if kind in ("float", float):

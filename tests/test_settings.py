@@ -48,3 +48,14 @@ def test_config_file_named_by_environment_and_unknown_keys_refused(tmp_path):
     toml.write_text("eldery_age = 70\n")
     with pytest.raises(ValueError, match="unknown setting 'eldery_age'"):
         load_settings(env={"OUTCOMES_CONFIG": str(toml)})
+
+
+def test_a_switch_reads_true_or_false_from_toml_and_words_from_the_environment(tmp_path):
+    toml = tmp_path / "outcomes.toml"
+    toml.write_text("incremental_marts = false\n")
+    assert load_settings(env={}, config_file=toml).incremental_marts is False
+    for word, value in (("0", False), ("no", False), ("True", True), ("yes", True)):
+        env = {"OUTCOMES_INCREMENTAL_MARTS": word}
+        assert load_settings(env=env, config_file=toml).incremental_marts is value
+    with pytest.raises(ValueError, match="incremental_marts must be true or false"):
+        load_settings(env={"OUTCOMES_INCREMENTAL_MARTS": "maybe"}, config_file=toml)

@@ -46,7 +46,13 @@ CREATE TABLE IF NOT EXISTS meta_gx_results (
     expectations_evaluated INTEGER, expectations_failed INTEGER, unexpected_rows BIGINT,
     details JSON
 );
+CREATE TABLE IF NOT EXISTS meta_changed_keys (
+    entity VARCHAR NOT NULL, key VARCHAR NOT NULL
+);
 """
+"""meta_changed_keys: the keys (first key column) whose history gained a version since the
+marts were last brought up to date; written with the history rows, emptied by
+pipelines/warehouse/incremental.py in the transaction that refreshes the marts."""
 
 ANALYST_BOOKKEEPING_VIEWS = """
 CREATE OR REPLACE VIEW quarantine AS

@@ -150,10 +150,14 @@ def insert_history(
     con: duckdb.DuckDBPyConnection, entity: str, meta_sql: str, params: dict[str, object]
 ) -> None:
     """Append every ``incoming`` row to the entity's history; `meta_sql` gives the
-    5 history columns."""
+    5 history columns. Their keys are noted in meta_changed_keys for the mart refresh."""
     cols = ", ".join(ENTITIES[entity].column_names)
     con.execute(
         f"INSERT INTO {history_table(entity)} SELECT {cols}, {meta_sql} FROM incoming", params
+    )
+    key = ENTITIES[entity].key[0]  # scores: the session; the others: their own id
+    con.execute(
+        f"INSERT INTO meta_changed_keys SELECT DISTINCT ?, {key} FROM incoming", [entity]
     )
 
 

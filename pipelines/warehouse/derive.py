@@ -9,6 +9,7 @@ The caller owns the transaction: :func:`rebuild_derived` never begins or commits
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from functools import cache
@@ -26,6 +27,7 @@ MARTS: tuple[str, ...] = (
     "mart_sessions",
     "mart_course_sessions",
     "mart_courses",
+    "int_course_progress",
     "mart_course_progress",
     "mart_cohort_outcomes",
     "mart_alerts",
@@ -34,7 +36,8 @@ MARTS: tuple[str, ...] = (
     "mart_cohort_trajectories",
 )
 """The marts in build order (each reads only stg_* and the marts before it). The last three
-(and mart_course_sessions) are read models of the dashboard."""
+(and mart_course_sessions) are read models of the dashboard; int_course_progress is
+mart_course_progress without rci, kept so that a load recomputes only its courses."""
 
 T_QUANTILE_TABLE = "t_quantile_975"
 """Temporary table (df INTEGER, t DOUBLE) read by mart_cohort_outcomes.sql."""
@@ -80,7 +83,8 @@ def _float(value: Any, name: str, low: float = -math.inf, high: float = math.inf
 
 
 def sql_parameters(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, Any]:
-    """Every parameter the mart SQL may use, validated (raises ValueError)."""
+    """Every parameter the mart SQL may use, validated (raises ValueError), except `as_of`,
+    which depends on the sessions (:func:`course_as_of`)."""
     tz = settings.clinic_timezone
     _require(isinstance(tz, str) and tz != "", f"clinic_timezone must be a name, got {tz!r}")
     known = con.execute("SELECT count(*) FROM pg_timezone_names() WHERE name = ?", [tz])
@@ -94,7 +98,6 @@ def sql_parameters(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[s
         "course_max_sessions": _int(settings, "course_max_sessions", 1),
         "dropout_days": _int(settings, "dropout_days", 0),
         "elderly_age": _int(settings, "elderly_age", 0),
-        "as_of": as_of,
         "rci_threshold": _float(settings.rci_threshold, "rci_threshold"),
     }
     for name in ("warmup_min_low", "warmup_min_high", "duration_min_low", "duration_min_high"):
@@ -111,11 +114,24 @@ def sql_parameters(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[s
     return params
 
 
-def _create_mart(con: duckdb.DuckDBPyConnection, mart: str, params: dict[str, Any]) -> None:
+def _create_mart(
+    con: duckdb.DuckDBPyConnection, mart: str, params: dict[str, Any], temp: bool = False
+) -> None:
+    """CREATE OR REPLACE [TEMP] TABLE <mart> AS its SQL file (a temp table of the same name
+    shadows the stored mart for the statements that follow: pipelines/warehouse/incremental.py)."""
     sql = mart_sql(mart)
     names = set(_PARAM.findall(_COMMENT.sub("", sql)))  # parameters named in comments don't count
     used = {name: params[name] for name in names}
-    con.execute(f"CREATE OR REPLACE TABLE {mart} AS\n{sql}", used)
+    con.execute(f"CREATE OR REPLACE {'TEMP ' if temp else ''}TABLE {mart} AS\n{sql}", used)
+
+
+def course_as_of(con: duckdb.DuckDBPyConnection, settings: Settings) -> dt.date | None:
+    """as_of of spec §4: the setting, else the date of the latest completed session in
+    mart_sessions (None when there is none)."""
+    if settings.as_of is not None:
+        return settings.as_of
+    latest = "SELECT max(session_date) FROM mart_sessions WHERE status = 'completed'"
+    return con.execute(latest).fetchone()[0]
 
 
 def _fill_t_quantiles(con: duckdb.DuckDBPyConnection) -> None:
@@ -147,14 +163,28 @@ def _fill_t_quantiles(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def create_marts(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    params: dict[str, Any],
+    marts: tuple[str, ...],
+    temp: bool = False,
+) -> None:
+    """Create `marts` in order, each from the relations its SQL names, with what each needs
+    first: as_of for mart_courses (unless `params` has it: a slice of mart_sessions would give
+    the wrong date), the t quantiles for mart_cohort_outcomes."""
+    for mart in marts:
+        if mart == "mart_courses" and "as_of" not in params:
+            params = {**params, "as_of": course_as_of(con, settings)}
+        if mart == "mart_cohort_outcomes":
+            _fill_t_quantiles(con)
+        _create_mart(con, mart, params, temp)
+    con.execute(f"DROP TABLE IF EXISTS temp.{T_QUANTILE_TABLE}")
+
+
 def rebuild_derived(
     con: duckdb.DuckDBPyConnection, settings: Settings, marts: tuple[str, ...] = MARTS
 ) -> None:
     """(Re)create the marts (default: all, in order) from the stg_* relations; runs inside
     the caller's transaction. `marts` lets the benchmark floor build only what it compares."""
-    params = sql_parameters(con, settings)
-    for mart in marts:
-        if mart == "mart_cohort_outcomes":
-            _fill_t_quantiles(con)
-        _create_mart(con, mart, params)
-    con.execute(f"DROP TABLE IF EXISTS temp.{T_QUANTILE_TABLE}")
+    create_marts(con, settings, sql_parameters(con, settings), marts)

@@ -1,112 +1,12 @@
--- mart_course_progress: one row per course and metric (spec §4), also when the metric has
--- no values in the course.
--- Parameters: $mcid_<metric>, $reliability_<metric>, $rci_threshold.
+-- mart_course_progress: one row per course and metric (spec §4): int_course_progress with
+-- the reliable change index, which compares each course's improvement with the spread of
+-- every course's baseline (so it is recomputed over all courses at every load).
+-- Parameters: $rci_threshold.
 --
--- Only scores of the course's sessions count (mart_course_sessions holds only sessions with a
--- course, i.e. completed ones, so scores of other sessions never reach this table).
--- Differences, slopes, percentages and rci are rounded to 9 decimals before they are
--- compared or reported, so that 2.3 -> 0.3 is an improvement of exactly 2 (IEEE doubles
--- give 1.9999999999999998) and 3 / (2 × √2 × √0.5) is an rci of exactly 1.5.
-with metrics as (
-    -- orientation: +1 when higher is better; oriented change a -> b = orientation * (b - a)
-    select * from (values
-        ('pain', -1, $mcid_pain::double, $reliability_pain::double, 1),
-        ('muscle_tone', -1, $mcid_muscle_tone::double, $reliability_muscle_tone::double, 2),
-        ('mobility', 1, $mcid_mobility::double, $reliability_mobility::double, 3)
-    ) as m (metric, orientation, mcid, reliability, metric_order)
-),
-
-courses as (
-    select course_id, client_id, cohort, status, sessions_completed from mart_courses
-),
-
-pre_wide as (
-    -- mart_course_sessions holds only sessions of courses, with their pre/post scores
-    select
-        course_id,
-        session_id,
-        session_number,
-        pre_pain as pain,
-        pre_muscle_tone as muscle_tone,
-        pre_mobility as mobility
-    from mart_course_sessions
-),
-
-post_wide as (
-    select
-        course_id,
-        session_id,
-        post_pain as pain,
-        post_muscle_tone as muscle_tone,
-        post_mobility as mobility
-    from mart_course_sessions
-),
-
--- one row per (course, session, metric) with a non-null value (UNPIVOT drops NULLs)
-pre_values as (
-    unpivot pre_wide on pain, muscle_tone, mobility into name metric value value
-),
-
-post_values as (
-    unpivot post_wide on pain, muscle_tone, mobility into name metric value value
-),
-
-pre_stats as (
-    select
-        course_id,
-        metric,
-        count(*) as n_values,
-        min(session_number) as baseline_session_number,
-        max(session_number) as latest_session_number,
-        arg_min(value, session_number) as baseline,
-        arg_max(value, session_number) as last_value,
-        regr_slope(value, session_number) as slope
-    from pre_values
-    group by course_id, metric
-),
-
-immediate as (
-    select
-        pre.course_id,
-        pre.metric,
-        avg(round(m.orientation * (post.value - pre.value), 9)) as immediate_effect
-    from pre_values pre
-    join post_values post using (course_id, session_id, metric)
-    join metrics m using (metric)
-    group by pre.course_id, pre.metric
-),
-
-grid as (
-    select c.*, m.*
-    from courses c
-    cross join metrics m
-),
-
-changes as (
-    select
-        g.*,
-        p.n_values,
-        p.baseline_session_number,
-        p.baseline,
-        case when p.latest_session_number <> p.baseline_session_number
-            then p.latest_session_number end as latest_session_number,
-        case when p.latest_session_number <> p.baseline_session_number
-            then p.last_value end as latest,
-        case when p.n_values >= 3
-            then round(g.orientation * p.slope, 9) + 0.0 end as improvement_per_session,
-        i.immediate_effect
-    from grid g
-    left join pre_stats p using (course_id, metric)
-    left join immediate i using (course_id, metric)
-),
-
-improvements as (
-    -- (+ 0.0 turns a negated zero, -0.0, into 0.0; 10 is the top of the 0–10 scale)
-    select
-        *,
-        round(orientation * (latest - baseline), 9) + 0.0 as improvement,
-        case when orientation < 0 then baseline else 10 - baseline end as possible
-    from changes
+-- rci is rounded to 9 decimals before it is compared, so that 3 / (2 × √2 × √0.5) is an rci
+-- of exactly 1.5.
+with progress as (
+    select * from int_course_progress
 ),
 
 spread as (
@@ -116,7 +16,7 @@ spread as (
         *,
         round(stddev_samp(baseline) over (partition by metric), 9) as baseline_sd,
         count(baseline) over (partition by metric) as baselines
-    from improvements
+    from progress
 ),
 
 with_rci as (
@@ -142,16 +42,16 @@ final as (
         baseline,
         latest,
         improvement,
-        round(100 * improvement / nullif(possible, 0), 9) as pct_improvement,
+        pct_improvement,
         improvement_per_session,
         immediate_effect,
-        improvement >= mcid as responder,
-        improvement <= -mcid as worsened,
+        responder,
+        worsened,
         rci,
         rci >= $rci_threshold as reliable_improvement,
-        coalesce(n_values, 0)::integer as n_values,
-        baseline_session_number::integer as baseline_session_number,
-        latest_session_number::integer as latest_session_number
+        n_values,
+        baseline_session_number,
+        latest_session_number
     from with_rci
     order by course_id, metric_order
 )

@@ -1,5 +1,6 @@
 -- mart_courses: one row per course (course_id of mart_sessions), spec §4.
--- Parameters: $as_of (DATE or NULL), $course_min_sessions, $dropout_days, $elderly_age.
+-- Parameters: $as_of (DATE: settings.as_of, or the date of the latest completed session;
+-- NULL when there is none), $course_min_sessions, $dropout_days, $elderly_age.
 --
 -- A course is keyed by course_id alone. When a given course_id is used by sessions of
 -- more than one client, the course belongs to the client of its first session
@@ -46,10 +47,8 @@ last_sessions as (
 ),
 
 as_of as (
-    select coalesce(
-        $as_of::date,
-        (select max(session_date) from mart_sessions where status = 'completed')
-    ) as as_of
+    -- computed by derive.py over every session (this file may see only some courses)
+    select $as_of::date as as_of
 ),
 
 courses as (
