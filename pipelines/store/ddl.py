@@ -49,10 +49,17 @@ CREATE TABLE IF NOT EXISTS meta_gx_results (
 CREATE TABLE IF NOT EXISTS meta_changed_keys (
     entity VARCHAR NOT NULL, key VARCHAR NOT NULL
 );
+CREATE TABLE IF NOT EXISTS meta_derived (
+    fingerprint VARCHAR NOT NULL, as_of DATE, full_built_at TIMESTAMPTZ NOT NULL,
+    refreshed_at TIMESTAMPTZ NOT NULL, rows_rewritten BIGINT NOT NULL
+);
 """
 """meta_changed_keys: the keys (first key column) whose history gained a version since the
-marts were last brought up to date; written with the history rows, emptied by
-pipelines/warehouse/incremental.py in the transaction that refreshes the marts."""
+marts were last brought up to date; written with the history rows once there are marts to
+patch, emptied by pipelines/warehouse/incremental.py when it refreshes them.
+meta_derived: one row once the marts are built (see incremental.py): the fingerprint of the
+settings and SQL they were built with, their as_of, and how many mart_sessions rows
+incremental refreshes rewrote since the last full build."""
 
 ANALYST_BOOKKEEPING_VIEWS = """
 CREATE OR REPLACE VIEW quarantine AS

@@ -155,10 +155,13 @@ def insert_history(
     con.execute(
         f"INSERT INTO {history_table(entity)} SELECT {cols}, {meta_sql} FROM incoming", params
     )
-    key = ENTITIES[entity].key[0]  # scores: the session; the others: their own id
-    con.execute(
-        f"INSERT INTO meta_changed_keys SELECT DISTINCT ?, {key} FROM incoming", [entity]
-    )
+    # the keys are what an incremental mart refresh recomputes; before the marts' first
+    # build (a first, full load) the refresh rebuilds everything and noting 2 M keys is waste
+    if con.execute("SELECT count(*) FROM meta_derived").fetchone()[0]:
+        key = ENTITIES[entity].key[0]  # scores: the session; the others: their own id
+        con.execute(
+            f"INSERT INTO meta_changed_keys SELECT DISTINCT ?, {key} FROM incoming", [entity]
+        )
 
 
 def is_reference_only(reasons: list[str]) -> bool:

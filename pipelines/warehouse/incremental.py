@@ -62,15 +62,6 @@ WHOLE_MARTS: tuple[str, ...] = tuple(
 )
 """Marts over every course or session (rci, cohort and therapist aggregates): rebuilt."""
 
-STATE_DDL = """
-CREATE TABLE IF NOT EXISTS meta_derived (
-    fingerprint VARCHAR NOT NULL, as_of DATE, full_built_at TIMESTAMPTZ NOT NULL,
-    refreshed_at TIMESTAMPTZ NOT NULL, rows_rewritten BIGINT NOT NULL
-)
-"""
-"""One row: what the marts were built with (fingerprint of the settings and SQL), for which
-as_of, and how many mart_sessions rows incremental refreshes rewrote since the full build."""
-
 
 @dataclass(frozen=True)
 class Refresh:
@@ -102,7 +93,6 @@ def refresh_derived(con: duckdb.DuckDBPyConnection, settings: Settings) -> Refre
     full rebuild; empties meta_changed_keys. Runs inside the caller's transaction."""
     params = sql_parameters(con, settings)
     digest = fingerprint(params)
-    con.execute(STATE_DDL)
     state = con.execute("SELECT fingerprint, as_of, rows_rewritten FROM meta_derived").fetchone()
     if (
         state is None
