@@ -210,7 +210,10 @@ def sql(
 @app.command()
 def serve(
     interval: Annotated[
-        int | None, typer.Option("--interval", min=5, help="Seconds between inbox checks.")
+        int | None,
+        typer.Option(
+            "--interval", min=1, help="Seconds between inbox checks (setting inbox_poll_seconds)."
+        ),
     ] = None,
     db: Annotated[Path | None, typer.Option("--db", help="Warehouse file.")] = None,
     inbox: Annotated[Path | None, typer.Option("--inbox", help="Folder to watch.")] = None,
@@ -218,30 +221,35 @@ def serve(
         Path | None, typer.Option("--archive", help="Where processed files go.")
     ] = None,
 ) -> None:
-    """Register a deployment that loads files dropped into data/inbox/ on a schedule.
+    """Load every delivery dropped into data/inbox/, in this one warm process.
 
-    Processed files move to data/archive/<time>/. Runs until stopped (Ctrl-C).
+    GX and Prefect are imported once, at start-up; then the inbox is checked every few
+    seconds and each delivery found is loaded by a `watch-inbox` flow run here (tracked by
+    the Prefect API), its files moved to data/archive/<time>/. Move a delivery in whole
+    (e.g. a finished folder): a file still being written may be loaded as it is. A failed
+    load leaves the files in the inbox and is tried again after inbox_retry_seconds.
+    Runs until Ctrl-C or SIGTERM.
     """
     from pipelines.prefect_env import configure_prefect
     from pipelines.settings import get_settings
 
     settings = get_settings()
     configure_prefect(settings)
-    from pipelines.flows import watch_inbox_flow
+    from pipelines import worker
+    from pipelines.store.connection import describe_load_failure
 
-    every = interval or settings.inbox_poll_seconds
-    inbox_dir = inbox or settings.path("inbox_dir")
-    inbox_dir.mkdir(parents=True, exist_ok=True)
-    typer.echo(f"watching {inbox_dir} every {every} s (Ctrl-C to stop)")
-    watch_inbox_flow.serve(
-        name="inbox",
-        interval=every,
-        parameters={
-            "db": str(db) if db else None,
-            "inbox": str(inbox_dir),
-            "archive": str(archive) if archive else None,
-        },
-    )
+    warehouse = db or settings.db_path
+    try:
+        worker.serve(
+            warehouse,
+            inbox or settings.path("inbox_dir"),
+            archive or settings.path("archive_dir"),
+            interval_s=interval or settings.inbox_poll_seconds,
+            retry_s=settings.inbox_retry_seconds,
+        )
+    except Exception as exc:  # the warm-up failed (e.g. no Prefect API): say why
+        typer.secho(f"serve failed: {describe_load_failure(exc, warehouse)}", fg="red", err=True)
+        raise typer.Exit(1) from exc
 
 
 users_app = typer.Typer(

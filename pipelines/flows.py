@@ -160,8 +160,11 @@ def _finish_run(con, summary: steps.RunSummary) -> None:
 
 
 @flow(name="ingest")
-def ingest_flow(paths: list[str], db: str | None = None) -> steps.RunSummary:
-    """Load a delivery (files and/or folders) into the warehouse and rebuild outcomes."""
+def ingest_flow(
+    paths: list[str], db: str | None = None, data_docs: bool = True
+) -> steps.RunSummary:
+    """Load a delivery (files and/or folders) into the warehouse and refresh the outcomes;
+    then rebuild the GX Data Docs unless `data_docs` is False (the caller will)."""
     logger = get_run_logger()
     settings = get_settings()
     db_path = Path(db) if db else settings.db_path
@@ -195,7 +198,8 @@ def ingest_flow(paths: list[str], db: str | None = None) -> steps.RunSummary:
         except BaseException:
             discard(con, db_path)  # the published warehouse stays as before the run
             raise
-    build_docs_task(started)
+    if data_docs:
+        build_docs_task(started)
     return summary
 
 
@@ -310,14 +314,31 @@ def watch_inbox_flow(
     inbox_dir = Path(inbox) if inbox else settings.path("inbox_dir")
     archive_dir = Path(archive) if archive else settings.path("archive_dir")
     inbox_dir.mkdir(parents=True, exist_ok=True)
-    files = [p for p in sorted(inbox_dir.rglob("*")) if p.is_file() and not p.name.startswith(".")]
+    files = inbox_files(inbox_dir)
     if not files:
         return None
-    summary = ingest_flow([str(p) for p in files], db)
+    summary = ingest_flow([str(p) for p in files], db, data_docs=False)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     for path in files:
         _archive_task(path, archive_dir / stamp / path.relative_to(inbox_dir))
+    _remove_emptied_folders(inbox_dir, files)
+    build_docs_task(summary.started_at)  # the delivery is loaded and archived already
     return summary
+
+
+def _remove_emptied_folders(inbox_dir: Path, files: list[Path]) -> None:
+    """The delivery folders its files left empty (deepest first); never the inbox."""
+    folders = {parent for path in files for parent in path.parents if inbox_dir in parent.parents}
+    for folder in sorted(folders, key=lambda f: len(f.parts), reverse=True):
+        if not any(folder.iterdir()):
+            folder.rmdir()
+
+
+def inbox_files(inbox_dir: Path) -> list[Path]:
+    """The files waiting in the inbox, in name order: every file under it, at any depth,
+    except those whose name starts with '.' (a file still being written under a hidden
+    name, e.g. rsync's, is not picked up before it is renamed)."""
+    return [p for p in sorted(inbox_dir.rglob("*")) if p.is_file() and not p.name.startswith(".")]
 
 
 @task(name="archive file", retries=2, retry_delay_seconds=1, **TASK)

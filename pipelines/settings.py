@@ -58,8 +58,13 @@ class Settings:
     them also stay in the warehouse, in meta_gx_results); bounded so loads stay fast."""
     prefect_home: Path = Path("data/prefect")
     """PREFECT_HOME used when the CLI starts a local Prefect API."""
-    inbox_poll_seconds: int = 60
-    """`outcomes serve` looks into the inbox this often."""
+    inbox_poll_seconds: int = 5
+    """`outcomes serve` looks into the inbox this often. Its process stays up with GX and
+    Prefect imported (pipelines/worker.py), so a look is one directory listing and can be
+    frequent: a delivery waits at most this long before its load starts."""
+    inbox_retry_seconds: int = 60
+    """After a failed load (e.g. the warehouse busy with another load), `outcomes serve`
+    waits this long before trying the files, still in the inbox, again."""
 
     # --- clinic ------------------------------------------------------------------
     clinic_timezone: str = "UTC"

@@ -1,8 +1,8 @@
 """Fixtures shared by the whole suite.
 
-Prefect: one real `prefect server start` for the session (with its scheduler, so a
-served deployment really gets scheduled runs), whose URL is used by in-process flows
-and given to CLI subprocesses: every flow run in the tests is a real one.
+Prefect: one real `prefect server start` for the session, whose URL is used by in-process
+flows and given to CLI subprocesses (`outcomes ingest`, `outcomes serve`): every flow run in
+the tests is a real one.
 """
 
 from __future__ import annotations

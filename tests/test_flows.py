@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -141,43 +147,146 @@ def test_watch_inbox_loads_dropped_files_and_archives_them(
     from pipelines.flows import watch_inbox_flow
 
     inbox, archive = tmp_path / "inbox", tmp_path / "archive"
-    shutil.copytree(examples, inbox)
+    shutil.copytree(examples, inbox / "delivery" / "day-1")  # a delivery folder, moved in whole
+    (inbox / "delivery" / ".notes.partial").write_text("still being written")
+    before = time.time()
     summary = watch_inbox_flow(str(db_path), str(inbox), str(archive))
     assert summary.count("loaded") == 4
-    assert list(inbox.rglob("*.*")) == []
+    # the emptied delivery folder goes; one still holding a file being written stays
+    assert [p.relative_to(inbox) for p in inbox.rglob("*")] == [
+        Path("delivery"),
+        Path("delivery/.notes.partial"),
+    ]
     assert len(list(archive.rglob("*.*"))) == 4
+    docs = get_settings().path("gx_docs_dir") / "index.html"
+    assert docs.stat().st_mtime >= before  # Data Docs rebuilt after the files were archived
     assert query(db_path, "SELECT count(*) FROM sessions") == [(4,)]
     assert watch_inbox_flow(str(db_path), str(inbox), str(archive)) is None  # nothing new
 
 
-def test_serve_registers_a_deployment_that_picks_up_the_inbox(
-    prefect_api, db_path, examples, tmp_path, query
-):
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
+def test_inbox_files_are_the_files_at_any_depth_except_hidden_ones(tmp_path):
+    from pipelines.flows import inbox_files
+
+    for name in ("b.csv", "day/a.csv", "day/.a.csv.partial", ".hidden.csv"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x")
+    (tmp_path / "empty").mkdir()
+    assert inbox_files(tmp_path) == [tmp_path / "b.csv", tmp_path / "day" / "a.csv"]
+
+
+class Served:
+    """`outcomes serve --interval 1` running as a subprocess; its output lines are collected
+    by a thread so that the test can wait for one."""
+
+    def __init__(self, proc: subprocess.Popen) -> None:
+        self.proc, self.lines = proc, []
+        threading.Thread(target=lambda: self.lines.extend(proc.stdout), daemon=True).start()
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def wait_for(self, text: str, timeout_s: float = 120) -> None:
+        deadline = time.monotonic() + timeout_s
+        while text not in self.output:
+            assert self.proc.poll() is None, f"serve exited {self.proc.returncode}:\n{self.output}"
+            assert time.monotonic() < deadline, f"no {text!r} in:\n{self.output}"
+            time.sleep(0.1)
+
+    def stop(self, signum: int = signal.SIGTERM) -> int:
+        self.proc.send_signal(signum)
+        return self.proc.wait(timeout=60)
+
+
+@pytest.fixture
+def serve(prefect_api, db_path, tmp_path):
+    """serve(**env) starts `outcomes serve --interval 1` on tmp_path/inbox, once warm."""
+    started: list[Served] = []
+
+    def _serve(**env: str) -> Served:
+        command = [sys.executable, "-m", "pipelines.cli", "serve", "--interval", "1",
+                   "--db", str(db_path), "--inbox", str(tmp_path / "inbox"),
+                   "--archive", str(tmp_path / "archive")]  # fmt: skip
+        proc = subprocess.Popen(
+            command, env={**os.environ, "PREFECT_API_URL": prefect_api, **env},
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        started.append(Served(proc))
+        started[-1].wait_for("watching")
+        return started[-1]
+
+    yield _serve
+    for served in started:
+        if served.proc.poll() is None:
+            served.proc.kill()
+            served.proc.wait()
+
+
+def deliver(files: list[Path], inbox: Path, name: str) -> None:
+    """A delivery moved into the inbox whole: copied beside it, then renamed in."""
+    staging = inbox.parent / f"staging-{name}"
+    staging.mkdir()
+    for f in files:
+        shutil.copy(f, staging / f.name)
+    staging.rename(inbox / name)
+
+
+def test_serve_loads_each_delivery_in_one_warm_process(serve, db_path, examples, tmp_path, query):
+    from pipelines.flows import inbox_files
 
     inbox, archive = tmp_path / "inbox", tmp_path / "archive"
-    inbox.mkdir()
-    env = {**os.environ, "PREFECT_API_URL": prefect_api}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "pipelines.cli", "serve", "--interval", "5", "--db", str(db_path),
-         "--inbox", str(inbox), "--archive", str(archive)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    try:
-        time.sleep(3)
-        shutil.copy(examples / "clients.csv", inbox / "clients.csv")
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and not list(archive.rglob("clients.csv")):
-            time.sleep(1)
-        assert list(archive.rglob("clients.csv")), "the served deployment did not pick the file up"
-        assert query(db_path, "SELECT count(*) FROM clients") == [(3,)]
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    worker = serve()
+    deliver([examples / "clients.csv", examples / "therapists.csv"], inbox, "day-1")
+    worker.wait_for("loaded 2 file(s)")
+    garbage = tmp_path / "sessions_garbage.csv"
+    garbage.write_bytes(b"\x00\xff\xfe garbage \x00" * 50)
+    deliver([examples / "sessions.csv", examples / "scores.jsonl", garbage], inbox, "day-2")
+    worker.wait_for("loaded 3 file(s)")
+    assert worker.stop(signal.SIGTERM) == 0
+    assert inbox_files(inbox) == []
+    assert sorted(p.name for p in inbox_files(archive)) == [
+        "clients.csv", "scores.jsonl", "sessions.csv", "sessions_garbage.csv", "therapists.csv"
+    ]  # fmt: skip
+    runs = query(db_path, "SELECT files_loaded, files_rejected FROM meta_runs ORDER BY load_seq")
+    assert runs == [(2, 0), (2, 1)]  # the garbage file rejected, the worker went on
+    assert query(db_path, "SELECT count(*) FROM sessions") == [(4,)]
+    # one process warmed up once and loaded both deliveries, then stopped cleanly
+    assert worker.output.count("watching") == 1 and worker.output.count("loading") == 2
+    assert worker.output.rstrip().endswith("stopped")
+
+
+def test_serve_keeps_serving_after_a_failed_load_and_tries_again(
+    serve, db_path, examples, tmp_path, query
+):
+    from pipelines.flows import inbox_files
+    from pipelines.store.connection import load_lock
+
+    inbox = tmp_path / "inbox"
+    worker = serve(OUTCOMES_INBOX_RETRY_SECONDS="2")
+    with load_lock(db_path):  # another load holds the warehouse
+        deliver([examples / "clients.csv"], inbox, "day-1")
+        worker.wait_for("load failed: WarehouseBusy: another `outcomes ingest` is loading")
+        assert "next try in 2 s" in worker.output
+        assert inbox_files(inbox) == [inbox / "day-1" / "clients.csv"]
+        assert not db_path.exists()
+    worker.wait_for("loaded 1 file(s)")
+    assert inbox_files(inbox) == []
+    assert query(db_path, "SELECT count(*) FROM clients") == [(3,)]
+    assert worker.stop(signal.SIGINT) == 0  # Ctrl-C between runs stops it cleanly too
+
+
+def test_serve_stopped_during_a_load_leaves_the_warehouse_and_the_inbox_as_they_were(
+    serve, db_path, examples, tmp_path
+):
+    from pipelines.flows import inbox_files
+    from pipelines.store.connection import load_lock
+
+    inbox = tmp_path / "inbox"
+    worker = serve(OUTCOMES_LOAD_LOCK_WAIT_S="60")  # the run waits inside for the lock
+    with load_lock(db_path):
+        deliver([examples / "clients.csv"], inbox, "day-1")
+        worker.wait_for("loading 1 file(s)")
+        time.sleep(1)
+        assert worker.stop(signal.SIGTERM) != 0  # the run was interrupted, not finished
+    assert inbox_files(inbox) == [inbox / "day-1" / "clients.csv"]
+    assert not db_path.exists() and "loaded" not in worker.output

@@ -16,7 +16,7 @@ from pipelines.settings import PROJECT_ROOT
 def test_benchmark_command_runs_at_a_tiny_size(tmp_path):
     docs = tmp_path / "performance.md"
     docs.write_text(
-        "# Performance\n\nprose before\n<!-- results:start -->\nold\n"
+        "# Performance\n\nprose before\n<!-- results:start -->\nstale figures\n"
         "<!-- results:end -->\nprose after\n"
     )
     env = {**os.environ, "OUTCOMES_DATA_DIR": str(tmp_path / "data")}
@@ -28,10 +28,13 @@ def test_benchmark_command_runs_at_a_tiny_size(tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     out = done.stdout
     assert "courses 0, course_progress 0, cohort_outcomes 0" in out
-    for figure in ("full load", "incremental day", "Prefect server start-up", "generator",
-                   "client_detail", "full callback"):  # fmt: skip
+    for figure in ("full load", "Prefect server start-up", "`outcomes serve` warm-up",
+                   "incremental day (warm `outcomes serve`, delivery to archived)",
+                   "incremental peak memory (warm worker's process tree)",
+                   "incremental day (cold `outcomes ingest`", "generator", "client_detail",
+                   "full callback"):  # fmt: skip
         assert figure in out, figure
     written = docs.read_text()
-    assert "prose before" in written and "prose after" in written and "old" not in written
+    assert "prose before" in written and "prose after" in written and "stale figures" not in written
     assert "full load (`outcomes ingest`, wall)" in written
     assert (tmp_path / "data" / "benchmarks").is_dir()  # cached where the setting says
