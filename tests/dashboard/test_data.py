@@ -117,6 +117,23 @@ def test_client_detail_other_clients(example_warehouse):
     assert data.client_detail("nobody", example_warehouse) is None
 
 
+def test_mean_ci_by_gives_each_group_its_own_mean_ci():
+    values = pd.Series([1.0, 2.0, 3.0, 5.0, None, 4.0, None])
+    keys = pd.Series(["a", "a", "a", "b", "b", "c", "d"])  # b: one value; d: none
+    stats = data.mean_ci_by(values, keys)
+    assert list(stats.index) == ["a", "b", "c"]  # a key without values has no row
+    for key in ("a", "b", "c"):
+        expected = data.mean_ci(values[keys == key])
+        row = stats.loc[key]
+        assert row["n"] == expected["n"] and row["mean"] == pytest.approx(expected["mean"])
+        for bound in ("ci_low", "ci_high"):
+            if expected[bound] is None:
+                assert math.isnan(row[bound])
+            else:
+                assert row[bound] == pytest.approx(expected[bound], rel=1e-12)
+    assert stats.loc["a", "ci_high"] - 2.0 == pytest.approx(4.302653 / math.sqrt(3), rel=1e-5)
+
+
 def test_therapists_table(example_warehouse):
     t = data.therapists_table("pain", example_warehouse, today=dt.date(2026, 11, 1)).set_index(
         "therapist_id"
