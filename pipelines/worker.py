@@ -71,18 +71,20 @@ def warm_up() -> None:
 
 
 @contextmanager
-def sigterm_as_ctrl_c() -> Iterator[None]:
-    """Handle SIGTERM like Ctrl-C (KeyboardInterrupt) while inside, so both stop the worker
-    the same way."""
+def stop_signals_as_ctrl_c() -> Iterator[None]:
+    """Handle SIGTERM and SIGINT as Ctrl-C (KeyboardInterrupt) while inside, so both stop
+    the worker the same way — SIGINT too when the worker was started with it ignored (as
+    `nohup` or a background job of a script start it), like other servers do."""
 
     def interrupt(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 @contextmanager
@@ -122,7 +124,7 @@ def serve(db: Path, inbox: Path, archive: Path, interval_s: float, retry_s: floa
     inbox.mkdir(parents=True, exist_ok=True)
     say(f"{READY} {inbox} every {interval_s:g} s (Ctrl-C to stop)")
     failed = False
-    with sigterm_as_ctrl_c(), without_flow_heartbeats():
+    with stop_signals_as_ctrl_c(), without_flow_heartbeats():
         while True:
             try:
                 time.sleep(next_wait(interval_s, retry_s, failed))

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from pipelines.ingest.run import FileOutcome, RunSummary
-from pipelines.worker import describe_failure, describe_run, next_wait, sigterm_as_ctrl_c
+from pipelines.worker import describe_failure, describe_run, next_wait, stop_signals_as_ctrl_c
 
 
 def test_the_next_look_comes_after_the_interval_or_after_the_retry_wait_when_a_load_failed():
@@ -37,10 +37,13 @@ def test_a_failure_is_one_line_that_says_the_files_stay_and_when_they_are_tried_
                     "inbox; next try in 60 s.")  # fmt: skip
 
 
-def test_sigterm_stops_like_ctrl_c_inside_and_is_left_as_it_was_outside():
-    before = signal.getsignal(signal.SIGTERM)
-    with pytest.raises(KeyboardInterrupt), sigterm_as_ctrl_c():
-        assert signal.getsignal(signal.SIGTERM) is not before  # or the kill ends pytest
-        os.kill(os.getpid(), signal.SIGTERM)
-        time.sleep(5)  # interrupted at once
-    assert signal.getsignal(signal.SIGTERM) is before
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_sigterm_and_sigint_stop_like_ctrl_c_inside_and_are_left_as_they_were_outside(signum):
+    before = signal.signal(signum, signal.SIG_IGN)  # e.g. SIGINT under nohup
+    try:
+        with pytest.raises(KeyboardInterrupt), stop_signals_as_ctrl_c():
+            os.kill(os.getpid(), signum)
+            time.sleep(5)  # interrupted at once
+        assert signal.getsignal(signum) is signal.SIG_IGN
+    finally:
+        signal.signal(signum, before)
