@@ -18,6 +18,7 @@ MART_KEYS: dict[str, tuple[str, ...]] = {
     "mart_course_sessions": ("session_id",),
     "mart_courses": ("course_id",),
     "int_course_progress": ("course_id", "metric"),
+    "mart_baseline_spread": ("metric",),
     "mart_course_progress": ("course_id", "metric"),
     "mart_cohort_outcomes": ("cohort", "metric"),
     "mart_alerts": ("alert_id",),

@@ -28,6 +28,7 @@ MARTS: tuple[str, ...] = (
     "mart_course_sessions",
     "mart_courses",
     "int_course_progress",
+    "mart_baseline_spread",
     "mart_course_progress",
     "mart_cohort_outcomes",
     "mart_alerts",
@@ -38,6 +39,10 @@ MARTS: tuple[str, ...] = (
 """The marts in build order (each reads only stg_* and the marts before it). The last three
 (and mart_course_sessions) are read models of the dashboard; int_course_progress is
 mart_course_progress without rci, kept so that a load recomputes only its courses."""
+
+VIEW_MARTS: frozenset[str] = frozenset({"mart_course_progress"})
+"""Marts created as views, not tables: computed when read (rci, from int_course_progress and
+the three-row mart_baseline_spread), so a load never rewrites their rows."""
 
 T_QUANTILE_TABLE = "t_quantile_975"
 """Temporary table (df INTEGER, t DOUBLE) read by mart_cohort_outcomes.sql."""
@@ -122,7 +127,25 @@ def _create_mart(
     sql = mart_sql(mart)
     names = set(_PARAM.findall(_COMMENT.sub("", sql)))  # parameters named in comments don't count
     used = {name: params[name] for name in names}
-    con.execute(f"CREATE OR REPLACE {'TEMP ' if temp else ''}TABLE {mart} AS\n{sql}", used)
+    kind = "VIEW" if mart in VIEW_MARTS else "TABLE"
+    if kind == "VIEW" and used:
+        raise ValueError(f"{mart} is a view: its SQL cannot take parameters ({sorted(used)})")
+    if not temp:
+        _drop_if_the_other_kind(con, mart, kind)
+    con.execute(f"CREATE OR REPLACE {'TEMP ' if temp else ''}{kind} {mart} AS\n{sql}", used)
+
+
+def _drop_if_the_other_kind(con: duckdb.DuckDBPyConnection, mart: str, kind: str) -> None:
+    """A warehouse built when `mart` was a table (view) holds one under its name, which
+    CREATE OR REPLACE VIEW (TABLE) refuses to replace."""
+    other = "TABLE" if kind == "VIEW" else "VIEW"
+    found = con.execute(
+        f"SELECT count(*) FROM duckdb_{other.lower()}s() WHERE {other.lower()}_name = ? "
+        "AND database_name = current_database() AND schema_name = 'main'",
+        [mart],
+    ).fetchone()[0]
+    if found:
+        con.execute(f"DROP {other} {mart}")
 
 
 def course_as_of(con: duckdb.DuckDBPyConnection, settings: Settings) -> dt.date | None:

@@ -18,8 +18,9 @@ What a load touched comes from ``meta_changed_keys`` (written with the history r
    every course those clients had or have, and — when as_of moved — every course whose
    status may move with it (not completed, last session within dropout_days of the older
    as_of; a completed course never changes status and an older one stays dropped out).
-3. **the rest** (mart_course_progress's rci compares every course's baseline, the cohort and
-   therapist aggregates) is rebuilt in full from the stored marts: small tables.
+3. **the rest** is rebuilt in full from the stored marts: small tables (mart_baseline_spread,
+   the spread of every course's baseline that rci divides by; the cohort and therapist
+   aggregates) and the view mart_course_progress, which computes rci when read.
 
 A full rebuild happens instead when the marts were built with other settings or SQL (the
 fingerprint in ``meta_derived``), when ``incremental_marts`` is off, and once the session
@@ -60,7 +61,8 @@ ALERT_MART = "mart_alerts"
 WHOLE_MARTS: tuple[str, ...] = tuple(
     m for m in MARTS if m not in (*CLIENT_MARTS, *COURSE_MARTS, ALERT_MART)
 )
-"""Marts over every course or session (rci, cohort and therapist aggregates): rebuilt."""
+"""Marts over every course or session (the baseline spread, the rci view, cohort and
+therapist aggregates): rebuilt."""
 
 
 @dataclass(frozen=True)

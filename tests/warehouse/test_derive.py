@@ -335,3 +335,17 @@ def test_invalid_settings_are_refused_before_anything_changes(wh, override):
         wh.rebuild(**override)
     wh.con.rollback()
     assert wh.one("SELECT count(*) FROM stg_clients") == 1
+
+
+def test_a_mart_that_became_a_view_replaces_the_table_of_an_older_warehouse(wh):
+    wh.client()
+    wh.therapist()
+    wh.sessions(3)
+    wh.con.execute("CREATE TABLE mart_course_progress AS SELECT 1 AS stale")
+    wh.rebuild()
+    kinds = wh.rows(
+        "SELECT 'view' FROM duckdb_views() WHERE view_name = 'mart_course_progress' "
+        "UNION ALL SELECT 'table' FROM duckdb_tables() WHERE table_name = 'mart_course_progress'"
+    )
+    assert kinds == [("view",)]
+    assert wh.one("SELECT count(*) FROM mart_course_progress") == 3  # one course × 3 metrics

@@ -29,7 +29,13 @@ from pipelines.settings import Settings, get_settings
 from pipelines.store.ddl import ensure_schema
 from pipelines.store.loader import ROW_NUMBER, insert_history, register_typed
 from pipelines.warehouse.compare import differences, differing_rows
-from pipelines.warehouse.derive import MARTS, create_marts, rebuild_derived, sql_parameters
+from pipelines.warehouse.derive import (
+    MARTS,
+    VIEW_MARTS,
+    create_marts,
+    rebuild_derived,
+    sql_parameters,
+)
 from pipelines.warehouse.incremental import (
     CLIENT_MARTS,
     COURSE_MARTS,
@@ -124,7 +130,7 @@ def _differences_from_a_full_rebuild(con: duckdb.DuckDBPyConnection, s: Settings
         return {m: differing_rows(con, m, f"temp.{m}", f'"{database}".main.{m}') for m in MARTS}
     finally:
         for mart in MARTS:
-            con.execute(f"DROP TABLE temp.{mart}")
+            con.execute(f"DROP {'VIEW' if mart in VIEW_MARTS else 'TABLE'} temp.{mart}")
 
 
 @pytest.fixture

@@ -4,7 +4,8 @@
 -- Parameters: $mcid_<metric>, $reliability_<metric>.
 --
 -- Kept as its own table so that a load recomputes only the courses it touched
--- (pipelines/warehouse/incremental.py); mart_course_progress adds rci over all of them.
+-- (pipelines/warehouse/incremental.py); mart_course_progress (a view) adds rci from
+-- mart_baseline_spread.
 -- Only scores of the course's sessions count (mart_course_sessions holds only sessions with a
 -- course, i.e. completed ones, so scores of other sessions never reach this table).
 -- Differences, slopes and percentages are rounded to 9 decimals before they are compared or
@@ -134,6 +135,8 @@ final as (
         baseline_session_number::integer as baseline_session_number,
         latest_session_number::integer as latest_session_number
     from improvements
+    -- stored in course order: the dashboard looks a course's progress up by course_id
+    order by course_id, metric_order
 )
 
 select * from final

@@ -1,7 +1,9 @@
 -- mart_course_progress: one row per course and metric (spec §4): int_course_progress with
 -- the reliable change index, which compares each course's improvement with the spread of
--- every course's baseline (so it is recomputed over all courses at every load).
--- Parameters: $rci_threshold.
+-- every course's baseline (mart_baseline_spread).
+-- A view (derive.VIEW_MARTS): rci is computed when read, so a load that moves the spread
+-- rewrites no row. No parameters (a view cannot hold them: the threshold comes with the
+-- spread).
 --
 -- rci is rounded to 9 decimals before it is compared, so that 3 / (2 × √2 × √0.5) is an rci
 -- of exactly 1.5.
@@ -10,25 +12,22 @@ with progress as (
 ),
 
 spread as (
-    -- SD of baselines over all courses with a baseline, per metric (rounded: a spread
-    -- below 1e-9 is no spread)
-    select
-        *,
-        round(stddev_samp(baseline) over (partition by metric), 9) as baseline_sd,
-        count(baseline) over (partition by metric) as baselines
-    from progress
+    select metric, baseline_sd, baselines, rci_threshold from mart_baseline_spread
 ),
 
 with_rci as (
     select
-        *,
+        p.*,
+        s.rci_threshold,
         case
-            when baselines >= 2 and baseline_sd > 0
+            when s.baselines >= 2 and s.baseline_sd > 0
                 then round(
-                    improvement / nullif(baseline_sd * sqrt(2) * sqrt(1 - reliability), 0), 9
+                    p.improvement / nullif(s.baseline_sd * sqrt(2) * sqrt(1 - p.reliability), 0),
+                    9
                 )
         end as rci
-    from spread
+    from progress p
+    left join spread s using (metric)
 ),
 
 final as (
@@ -48,12 +47,11 @@ final as (
         responder,
         worsened,
         rci,
-        rci >= $rci_threshold as reliable_improvement,
+        rci >= rci_threshold as reliable_improvement,
         n_values,
         baseline_session_number,
         latest_session_number
     from with_rci
-    order by course_id, metric_order
 )
 
 select * from final
