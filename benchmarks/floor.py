@@ -27,7 +27,8 @@ from pipelines.warehouse import compare  # noqa: E402
 from pipelines.warehouse.derive import rebuild_derived  # noqa: E402
 
 FLOOR_MARTS = ("mart_clients", "mart_sessions", "mart_course_sessions", "mart_courses",
-               "int_course_progress", "mart_course_progress", "mart_cohort_outcomes")  # fmt: skip
+               "int_course_progress", "mart_baseline_spread", "mart_course_progress",
+               "mart_cohort_outcomes")  # fmt: skip
 COMPARED = {"mart_courses": "courses", "mart_course_progress": "course_progress",
             "mart_cohort_outcomes": "cohort_outcomes"}  # fmt: skip
 

@@ -27,7 +27,7 @@ with_rci as (
                 )
         end as rci
     from progress p
-    left join spread s using (metric)
+    left join spread s on s.metric = p.metric
 ),
 
 final as (
