@@ -122,8 +122,9 @@ def sql_parameters(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[s
 def _create_mart(
     con: duckdb.DuckDBPyConnection, mart: str, params: dict[str, Any], temp: bool = False
 ) -> None:
-    """CREATE OR REPLACE [TEMP] TABLE <mart> AS its SQL file (a temp table of the same name
-    shadows the stored mart for the statements that follow: pipelines/warehouse/incremental.py)."""
+    """CREATE OR REPLACE [TEMP] TABLE (or VIEW, see VIEW_MARTS) <mart> AS its SQL file; a
+    temp one shadows the stored mart for the statements that follow
+    (pipelines/warehouse/incremental.py)."""
     sql = mart_sql(mart)
     names = set(_PARAM.findall(_COMMENT.sub("", sql)))  # parameters named in comments don't count
     used = {name: params[name] for name in names}
