@@ -96,12 +96,10 @@ def refresh_derived(con: duckdb.DuckDBPyConnection, settings: Settings) -> Refre
     params = sql_parameters(con, settings)
     digest = fingerprint(params)
     state = con.execute("SELECT fingerprint, as_of, rows_rewritten FROM meta_derived").fetchone()
-    if (
-        state is None
-        or state[0] != digest
-        or not settings.incremental_marts
-        or _worn(con, state[2], settings)
-    ):
+    patchable = state is not None and state[0] == digest and settings.incremental_marts
+    if patchable and _nothing_to_do(con, settings, old_as_of=state[1]):
+        return Refresh("unchanged")  # e.g. a delivery of files loaded before: all skipped
+    if not patchable or _worn(con, state[2], settings):
         rebuild_derived(con, settings)
         refresh = Refresh("full")
         _save_state(con, digest, settings, rows_rewritten=0, full=True)
@@ -111,6 +109,14 @@ def refresh_derived(con: duckdb.DuckDBPyConnection, settings: Settings) -> Refre
         _save_state(con, digest, settings, rows_rewritten=rewritten, full=False)
     con.execute("DELETE FROM meta_changed_keys")
     return refresh
+
+
+def _nothing_to_do(
+    con: duckdb.DuckDBPyConnection, settings: Settings, old_as_of: dt.date | None
+) -> bool:
+    """No key changed and as_of did not move: every mart is as a rebuild would make it."""
+    changed = con.execute("SELECT count(*) FROM meta_changed_keys").fetchone()[0]
+    return changed == 0 and course_as_of(con, settings) == old_as_of
 
 
 def _worn(con: duckdb.DuckDBPyConnection, rows_rewritten: int, settings: Settings) -> bool:
@@ -140,9 +146,6 @@ def _refresh_touched(
 ) -> Refresh:
     relations = (*MARTS, "raw_sessions", "raw_scores", "raw_clients", "meta_changed_keys")
     stored = {name: _stored(con, name) for name in relations}
-    changed = con.execute(f"SELECT count(*) FROM {stored['meta_changed_keys']}").fetchone()[0]
-    if changed == 0 and course_as_of(con, settings) == old_as_of:
-        return Refresh("unchanged")
     _affected_clients(con, stored)
     sessions = _refresh_clients(con, settings, params, stored)
     clients = con.execute("SELECT count(*) FROM temp.affected_clients").fetchone()[0]

@@ -310,3 +310,17 @@ def test_deliveries_loaded_by_the_flow_are_refreshed_incrementally_to_the_full_r
             con.commit()
         assert differences(db, rebuilt, MARTS) == dict.fromkeys(MARTS, 0)
     assert retried > 0, "the export should resolve late references in delivery 2"
+
+
+def test_a_load_that_changes_nothing_touches_no_mart_even_when_a_rebuild_is_due(warehouse):
+    """A re-sent delivery (every file skipped) must leave the marts exactly as they are: a
+    full rebuild may sum floats in another order (last-bit differences)."""
+    worn = dataclasses.replace(SMALL, full_rebuild_share=0.5)
+    _first_load(warehouse, "AB", [_session("S1", "A", 0), _session("S2", "B", 0)])
+    assert _load_and_refresh(warehouse, {"sessions": [_session("S3", "A", 1)]}, 2, worn)[
+        0
+    ].mode == ("incremental")
+    assert _load_and_refresh(warehouse, {}, 3, worn)[0].mode == "unchanged"  # 2 of 3 rewritten
+    assert _load_and_refresh(warehouse, {"sessions": [_session("S4", "B", 1)]}, 4, worn)[
+        0
+    ].mode == ("full")
