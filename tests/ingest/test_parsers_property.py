@@ -281,13 +281,19 @@ def _write_csv(path: Path, rows: list[list], delimiter: str, newline: str, blank
 _csv_rows = st.lists(st.lists(_cell, min_size=5, max_size=5), min_size=1, max_size=6)
 
 
+def _csv_files(max_blank_lines: int) -> tuple:
+    """What `_write_csv` takes: rows, delimiter, newline, and after which rows to leave an
+    empty line (at most `max_blank_lines` of them)."""
+    return (
+        _csv_rows,
+        st.sampled_from([",", ";"]),
+        st.sampled_from(["\n", "\r\n"]),
+        st.sets(st.integers(0, 6), max_size=max_blank_lines),
+    )
+
+
 @SETTINGS
-@given(
-    _csv_rows,
-    st.sampled_from([",", ";"]),
-    st.sampled_from(["\n", "\r\n"]),
-    st.sets(st.integers(0, 6), max_size=2),
-)
+@given(*_csv_files(max_blank_lines=2))
 def test_csv_values_round_trip_through_the_reader(rows, delimiter, newline, blank_after):
     columns = list(ENTITIES["therapists"].column_names)
     with tempfile.TemporaryDirectory() as tmp:
@@ -307,12 +313,7 @@ def test_csv_values_round_trip_through_the_reader(rows, delimiter, newline, blan
 
 
 @SETTINGS
-@given(
-    _csv_rows,
-    st.sampled_from([",", ";"]),
-    st.sampled_from(["\n", "\r\n"]),
-    st.sets(st.integers(0, 6), max_size=1),
-)
+@given(*_csv_files(max_blank_lines=1))
 def test_csv_read_by_arrow_equals_the_pandas_read(rows, delimiter, newline, blank_after):
     """The Arrow path gives the pandas path's frame, or steps aside (returns None)."""
     with tempfile.TemporaryDirectory() as tmp:
