@@ -6,6 +6,7 @@ Heavy imports (pandas, Prefect, GX, Dash) happen inside the subcommands so that
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -56,7 +57,7 @@ def _run_ingest(paths: list[Path], db: Path | None):
     """One ingest flow run with a spinner and the summary printed; returns the summary."""
     from rich.console import Console
 
-    from pipelines.prefect_env import configure_prefect
+    from pipelines.prefect_env import configure_prefect, without_flow_heartbeats
     from pipelines.settings import get_settings
 
     console = Console()
@@ -78,7 +79,8 @@ def _run_ingest(paths: list[Path], db: Path | None):
         from pipelines.store.connection import NotAWarehouse, WarehouseBusy
 
         try:
-            summary = ingest_flow([str(p) for p in paths], str(db) if db else None)
+            with without_flow_heartbeats():
+                summary = ingest_flow([str(p) for p in paths], str(db) if db else None)
         except WarehouseBusy as exc:
             console.print(f"[red]{escape(str(exc))}[/]")
             raise typer.Exit(3) from exc
@@ -336,7 +338,13 @@ def users_passwd(
 
 
 def main() -> None:  # pragma: no cover - console entry point
-    app()
+    try:
+        app()
+    finally:
+        # Everything still alive is about to go. Exempting it from the interpreter's last
+        # garbage collections saves ~1 s a command (GX's and Prefect's import graphs);
+        # connections are closed and files flushed before this, and atexit hooks still run.
+        gc.freeze()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 import sys
 import time
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from pipelines.local_process import free_port, serving
@@ -32,6 +33,18 @@ def configure_prefect(settings: Settings) -> None:
     os.environ.setdefault("PREFECT_HOME", str(home))
     for key, value in DEFAULTS.items():
         os.environ.setdefault(key, value)
+
+
+@contextmanager
+def without_flow_heartbeats() -> Iterator[None]:
+    """Prefect's flow-run heartbeats off for the flow runs started inside (`outcomes ingest`,
+    `demo`, `serve`). At its end a flow run waits up to 1 s for its heartbeat thread to
+    notice, and heartbeats only feed crashed-run detection by automations, which we do not
+    configure: the runs' states and our own output say whether a load finished."""
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield
 
 
 class LocalPrefectServer:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from pipelines.flows import inbox_files, watch_inbox_flow
 from pipelines.ingest.run import RunSummary
+from pipelines.prefect_env import without_flow_heartbeats
 from pipelines.store.connection import describe_load_failure
 
 READY = "watching"
@@ -85,18 +86,6 @@ def stop_signals_as_ctrl_c() -> Iterator[None]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-
-
-@contextmanager
-def without_flow_heartbeats() -> Iterator[None]:
-    """Prefect's flow-run heartbeats off while inside. At its end a flow run waits up to 1 s
-    for its heartbeat thread to notice (a delivery is two runs: ~1.2 s of a day's load), and
-    heartbeats only feed crashed-run detection by automations, which we do not configure:
-    this process's own lines and the runs' states say whether a load finished."""
-    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
-
-    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
-        yield
 
 
 def load_once(db: Path, inbox: Path, archive: Path, retry_s: float) -> bool:

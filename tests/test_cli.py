@@ -45,3 +45,41 @@ def test_sql_refuses_what_is_not_a_read_of_the_views(demo, cli, statement):
     done = cli("sql", statement, "--db", str(db), check=False)
     assert done.returncode == 1
     assert "refused" in done.stderr
+
+
+def _flow_run_events(
+    api_url: str, flow_run_id: str, names: list[str], until: str, wait_s: float = 30
+) -> set[str]:
+    """Which of the event `names` the Prefect API holds for a flow run, once `until` is among
+    them (the run's process sends its events over a socket; the server stores them a moment
+    later)."""
+    import time
+
+    from prefect.client.orchestration import get_client
+    from prefect.events.filters import EventFilter, EventNameFilter, EventResourceFilter
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    wanted = EventFilter(
+        resource=EventResourceFilter(id=[f"prefect.flow-run.{flow_run_id}"]),
+        event=EventNameFilter(name=names),
+    )
+    deadline = time.monotonic() + wait_s
+    with temporary_settings(updates={PREFECT_API_URL: api_url}), get_client(sync_client=True) as c:
+        while True:
+            names = {e.event for e in c.read_events(filter=wanted, limit=50).events}
+            if until in names or time.monotonic() > deadline:
+                return names
+
+
+def test_ingest_sends_no_flow_run_heartbeats(cli, prefect_api, examples, tmp_path):
+    """A run waits up to 1 s at its end for its heartbeat thread; heartbeats only feed
+    crashed-run automations, which we do not configure (docs/reliability.md)."""
+    import re
+
+    done = cli("ingest", str(examples), "--db", str(tmp_path / "warehouse.duckdb"),
+               api_url=prefect_api, PREFECT_LOGGING_LEVEL="INFO")  # fmt: skip
+    flow_run_id = re.search(r"/runs/flow-run/([0-9a-f-]{36})", done.stdout + done.stderr)[1]
+    completed, heartbeat = "prefect.flow-run.Completed", "prefect.flow-run.heartbeat"
+    names = _flow_run_events(prefect_api, flow_run_id, [completed, heartbeat], until=completed)
+    assert completed in names  # the events of this run did arrive
+    assert heartbeat not in names
