@@ -66,9 +66,9 @@ def _flow_run_events(
     deadline = time.monotonic() + wait_s
     with temporary_settings(updates={PREFECT_API_URL: api_url}), get_client(sync_client=True) as c:
         while True:
-            names = {e.event for e in c.read_events(filter=wanted, limit=50).events}
-            if until in names or time.monotonic() > deadline:
-                return names
+            found = {e.event for e in c.read_events(filter=wanted, limit=50).events}
+            if until in found or time.monotonic() > deadline:
+                return found
 
 
 def test_ingest_sends_no_flow_run_heartbeats(cli, prefect_api, examples, tmp_path):

@@ -160,7 +160,10 @@ def prune_validation_results(ctx, keep: int, pages: Path) -> list:
 
     The folders matter: GX lists a store by walking its whole tree, several times a docs
     build, and a result's folders (suite/run/time) used to stay behind empty. After a few
-    hundred loads 5,000 of them cost ~0.5 s a build, growing with every run.
+    hundred loads 5,000 of them cost ~0.5 s a build, growing with every run. (Docs are built
+    after the load lock is released: a second load validating at that very moment could find
+    a folder GX just made for its result removed; that load then fails whole, loading nothing,
+    and is run again: by the worker after inbox_retry_seconds, by hand after a CLI run.)
     """
     store = ctx.validation_results_store
     by_suite: dict[str, list] = {}
@@ -177,11 +180,11 @@ def prune_validation_results(ctx, keep: int, pages: Path) -> list:
         if page not in wanted:
             page.unlink()
     for root in (Path(store.store_backend.full_base_directory), pages):
-        remove_empty_folders(root)
+        _remove_empty_folders(root)
     return kept
 
 
-def remove_empty_folders(root: Path) -> None:
+def _remove_empty_folders(root: Path) -> None:
     """Every empty folder under `root`, deepest first (a folder emptied of folders goes
     too); never `root` itself."""
     for folder, _, _ in sorted(os.walk(root), key=lambda w: len(Path(w[0]).parts), reverse=True):
