@@ -37,6 +37,7 @@ import duckdb
 import pandas as pd
 
 from pipelines.settings import Settings, get_settings
+from pipelines.warehouse.views import sql_literal
 
 ALLOWED_VIEWS: frozenset[str] = frozenset(
     {"clients", "therapists", "sessions", "scores", "courses", "course_progress",
@@ -238,8 +239,7 @@ def _open(db_path: Path, schema_name: str = "main") -> duckdb.DuckDBPyConnection
         raise QueryRefused(f"No warehouse at {db_path}: load data with `outcomes ingest` first.")
     con = duckdb.connect(":memory:")
     try:
-        path_literal = str(db_path).replace("'", "''")
-        con.execute(f"ATTACH '{path_literal}' AS {WAREHOUSE_ALIAS} (READ_ONLY)")
+        con.execute(f"ATTACH {sql_literal(str(db_path))} AS {WAREHOUSE_ALIAS} (READ_ONLY)")
         if schema_name != "main":
             found = con.execute(
                 "SELECT count(*) FROM duckdb_views() WHERE database_name = $db"

@@ -33,6 +33,8 @@ import re
 
 import duckdb
 
+from pipelines.warehouse.views import sql_literal
+
 ANALYST_SCHEMA = "analyst"
 PSEUDONYM_SCHEMA = "pseudonym"
 """Lookup tables `pseudonym.<kind>` (value, pseudonym) and `pseudonym.key_check`."""
@@ -137,10 +139,6 @@ _COMMENTS = {
 }
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _columns_of(con: duckdb.DuckDBPyConnection, view: str) -> list[str]:
     return [
         r[0]
@@ -194,14 +192,14 @@ def create_analyst_schema(
         if doc is not None:
             statements.append(
                 f"COMMENT ON VIEW {target} IS "
-                + _literal(f"Pseudonymised {view}: one row per {doc.grain}.")
+                + sql_literal(f"Pseudonymised {view}: one row per {doc.grain}.")
             )
         for out, _ in kept:
             text = _COMMENTS.get(out)
             if text is None and doc is not None and out in doc.column_names:
                 text = doc.column(out).doc
             if text:
-                statements.append(f"COMMENT ON COLUMN {target}.{out} IS {_literal(text)}")
+                statements.append(f"COMMENT ON COLUMN {target}.{out} IS {sql_literal(text)}")
         if statements:
             con.execute(";\n".join(statements))
         created.append(view)

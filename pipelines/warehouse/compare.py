@@ -12,6 +12,8 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.warehouse.views import sql_literal
+
 MART_KEYS: dict[str, tuple[str, ...]] = {
     "mart_clients": ("client_id",),
     "mart_sessions": ("session_id",),
@@ -73,8 +75,7 @@ def differences(left_db: Path, right_db: Path, marts: tuple[str, ...]) -> dict[s
     con = duckdb.connect()
     try:
         for name, path in (("left_wh", left_db), ("right_wh", right_db)):
-            quoted = "'" + str(path).replace("'", "''") + "'"
-            con.execute(f"ATTACH {quoted} AS {name} (READ_ONLY)")
+            con.execute(f"ATTACH {sql_literal(str(path))} AS {name} (READ_ONLY)")
         return {
             mart: differing_rows(con, mart, f"left_wh.main.{mart}", f"right_wh.main.{mart}")
             for mart in marts

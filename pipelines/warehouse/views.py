@@ -49,7 +49,9 @@ _SOURCES: dict[str, tuple[str, dict[str, str]]] = {
 }
 
 
-def _literal(text: str) -> str:
+def sql_literal(text: str) -> str:
+    """`text` as an SQL string literal (quotes doubled), for the places DuckDB takes no
+    parameter: comments, ATTACH paths."""
     return "'" + text.replace("'", "''") + "'"
 
 
@@ -87,10 +89,10 @@ def comment_on(con: duckdb.DuckDBPyConnection, view_name: str, strict: bool = Tr
             f"(missing: {missing}, undocumented: {extra}); update pipelines/warehouse/catalog.py"
         )
     statements = [
-        f"COMMENT ON VIEW {view_name} IS {_literal(f'One row per {doc.grain}. {doc.doc}')}"
+        f"COMMENT ON VIEW {view_name} IS {sql_literal(f'One row per {doc.grain}. {doc.doc}')}"
     ]
     statements += [
-        f"COMMENT ON COLUMN {view_name}.{c.name} IS {_literal(c.doc)}"
+        f"COMMENT ON COLUMN {view_name}.{c.name} IS {sql_literal(c.doc)}"
         for c in doc.columns
         if c.name in actual
     ]
