@@ -20,6 +20,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE
 
 from pipelines.crash_points import crash_point
+from pipelines.folders import remove_if_empty
 from pipelines.ingest import run as steps
 from pipelines.ingest.discover import DeliveryFile, content_hash, discover
 from pipelines.ingest.prepare import FilePlan
@@ -327,11 +328,10 @@ def watch_inbox_flow(
 
 
 def _remove_emptied_folders(inbox_dir: Path, files: list[Path]) -> None:
-    """The delivery folders its files left empty (deepest first); never the inbox."""
-    folders = {parent for path in files for parent in path.parents if inbox_dir in parent.parents}
-    for folder in sorted(folders, key=lambda f: len(f.parts), reverse=True):
-        if not any(folder.iterdir()):
-            folder.rmdir()
+    """The delivery folders its files left empty; never the inbox."""
+    remove_if_empty(
+        parent for path in files for parent in path.parents if inbox_dir in parent.parents
+    )
 
 
 def inbox_files(inbox_dir: Path) -> list[Path]:

@@ -14,6 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from pipelines.folders import remove_if_empty
 from pipelines.settings import PROJECT_ROOT, Settings, get_settings
 
 DATASOURCE = "outcomes"
@@ -180,17 +181,8 @@ def prune_validation_results(ctx, keep: int, pages: Path) -> list:
         if page not in wanted:
             page.unlink()
     for root in (Path(store.store_backend.full_base_directory), pages):
-        _remove_empty_folders(root)
+        remove_if_empty(Path(folder) for folder, _, _ in os.walk(root) if Path(folder) != root)
     return kept
-
-
-def _remove_empty_folders(root: Path) -> None:
-    """Every empty folder under `root`, deepest first (a folder emptied of folders goes
-    too); never `root` itself."""
-    for folder, _, _ in sorted(os.walk(root), key=lambda w: len(Path(w[0]).parts), reverse=True):
-        path = Path(folder)
-        if path != root and not any(path.iterdir()):
-            path.rmdir()
 
 
 __all__ = ["PROJECT_ROOT", "get_context", "run_validation", "write_suites", "build_docs"]
