@@ -28,6 +28,7 @@ import duckdb
 import pandas as pd
 
 from pipelines.settings import COHORTS, METRICS, get_settings
+from pipelines.store.connection import analyst_copy_path
 
 T = TypeVar("T")
 
@@ -811,7 +812,15 @@ def schema(db: Path | None = None) -> pd.DataFrame:
 
 # --- security (docs/security.md) ------------------------------------------------------------
 
-ANALYST_SCHEMA = "analyst"  # pseudonymised views (pipelines/warehouse/analyst_schema.py)
+
+def therapist_pseudonyms(db: Path | None = None) -> dict[str, str]:
+    """therapist_id -> its pseudonym, as the analysts' copy has it (the warehouse's lookup,
+    pipelines/warehouse/pseudonyms.py): what the analyst role sees instead of the id."""
+    sql = "SELECT value, pseudonym FROM pseudonym.therapist"
+    try:
+        return dict(read(lambda con: con.execute(sql).fetchall(), db))
+    except duckdb.CatalogException:  # a warehouse loaded before therapists had pseudonyms
+        return {}
 
 
 def own_client(client_id: str, therapist_id: str, db: Path | None = None) -> bool:
@@ -841,12 +850,13 @@ def search_own_clients(
 
 
 def analyst_schema(db: Path | None = None) -> pd.DataFrame:
-    """Columns of the pseudonymised `analyst` views, with their meaning (schema browser)."""
+    """Columns of the analysts' copy (pseudonymised tables), with their meaning (schema
+    browser); read from the copy itself, beside the warehouse."""
     sql = """
     SELECT table_name AS view, column_name AS "column", data_type AS type, comment
     FROM duckdb_columns()
-    WHERE schema_name = $schema AND table_name IN (SELECT unnest($views::VARCHAR[]))
+    WHERE schema_name = 'main' AND table_name IN (SELECT unnest($views::VARCHAR[]))
     ORDER BY array_position($views::VARCHAR[], table_name), column_index
     """
-    params = {"schema": ANALYST_SCHEMA, "views": list(ANALYST_VIEWS)}
-    return read(lambda con: _df(con, sql, params), db)
+    copy = analyst_copy_path(current_db(db))
+    return read(lambda con: _df(con, sql, {"views": list(ANALYST_VIEWS)}), copy)

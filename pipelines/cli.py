@@ -194,13 +194,21 @@ def sql(
     csv_out: Annotated[
         Path | None, typer.Option("--csv", help="Also write the rows to this CSV file.")
     ] = None,
+    analyst: Annotated[
+        bool,
+        typer.Option(
+            "--analyst",
+            help="Query the pseudonymised analysts' copy (no names, birth dates, notes or "
+            "real ids), as the dashboard's analyst role does.",
+        ),
+    ] = False,
 ) -> None:
     """Run a read-only query over the analyst views (docs/sql.md), with the dashboard's
-    guards: SELECT/WITH only, the spec's views only, a time limit and a row cap."""
+    guards: SELECT/WITH only, the spec's views only, a time limit and row and byte caps."""
     from dashboard.sql_console import QueryRefused, format_result, run_query
 
     with _refused_on(QueryRefused):
-        result = run_query(db, query)
+        result = run_query(db, query, schema="analyst" if analyst else "main")
     typer.echo(format_result(result))
     if csv_out is not None:
         from pipelines.csv_safe import write_csv

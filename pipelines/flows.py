@@ -27,7 +27,16 @@ from pipelines.ingest.prepare import FilePlan
 from pipelines.ingest.read_ahead import READ_AHEAD_FORMATS, ReadAhead
 from pipelines.ingest.readers import FileRejected
 from pipelines.settings import Settings, get_settings
-from pipelines.store.connection import discard, load_lock, open_working_copy, publish
+from pipelines.store.connection import (
+    analyst_copy_path,
+    discard,
+    load_lock,
+    open_working_copy,
+    publish,
+    publish_working_copy,
+    resolve_warehouse,
+    working_copy_path,
+)
 from pipelines.store.loader import load_plan
 from pipelines.store.retry import retry_late_references
 from pipelines.validation.gx_context import get_context
@@ -79,10 +88,12 @@ def retry_task(con, load_seq: int, now: dt.datetime, settings: Settings) -> int:
 
 
 @task(name="refresh derived tables", **TASK)
-def refresh_task(con, settings: Settings) -> int:
+def refresh_task(con, settings: Settings) -> tuple[int, str]:
+    """Bring the marts, views and pseudonym lookups up to date, in one transaction;
+    returns the number of alerts and what the marts' refresh did (its mode)."""
     from pipelines.users import pseudonym_secret
-    from pipelines.warehouse.analyst_schema import create_analyst_schema
     from pipelines.warehouse.incremental import refresh_derived
+    from pipelines.warehouse.pseudonyms import sync_pseudonyms
     from pipelines.warehouse.views import create_analyst_views
 
     con.begin()
@@ -93,14 +104,15 @@ def refresh_task(con, settings: Settings) -> int:
             refresh.mode, refresh.clients, refresh.sessions, refresh.courses,
         )  # fmt: skip
         create_analyst_views(con)
-        # the pseudonymised analyst.* schema (docs/security.md); its key stays off the file
-        create_analyst_schema(con, pseudonym_secret(settings), settings.pseudonym_hex_chars)
+        # the pseudonym lookups the analysts' copy is made from; the key stays off the file
+        sync_pseudonyms(con, pseudonym_secret(settings), settings.pseudonym_hex_chars)
+        con.execute("DROP SCHEMA IF EXISTS analyst CASCADE")  # views of an older release
         crash_point("rebuilding_derived")
         con.commit()
     except BaseException:
         con.rollback()
         raise
-    return int(con.execute("SELECT count(*) FROM mart_alerts").fetchone()[0])
+    return int(con.execute("SELECT count(*) FROM mart_alerts").fetchone()[0]), refresh.mode
 
 
 @task(name="validate derived tables (GX)", **TASK)
@@ -115,9 +127,24 @@ def validate_derived_task(con, run_id: str, at: dt.datetime) -> bool:
     return all(o.success for o in outcomes.values())
 
 
+@task(name="write analysts' copy", **TASK)
+def analyst_copy_task(con, db_path: Path, refresh_mode: str) -> str:
+    """The pseudonymised file analyst SQL runs on (docs/security.md), written as a working
+    copy beside the warehouse's and published with it."""
+    from pipelines.warehouse.analyst_copy import refresh_analyst_copy
+
+    published = analyst_copy_path(db_path)
+    mode = refresh_analyst_copy(con, published, working_copy_path(published), refresh_mode)
+    get_run_logger().info("analysts' copy: %s", mode)
+    return mode
+
+
 @task(name="publish warehouse", **TASK)
 def publish_task(con, db_path: Path) -> None:
     publish(con, db_path)
+    # after the warehouse: a crash in between leaves the analysts one load behind, never
+    # ahead of it; the next load writes the copy again
+    publish_working_copy(analyst_copy_path(db_path))
 
 
 @task(name="build data docs", **TASK)
@@ -168,7 +195,7 @@ def ingest_flow(
     then rebuild the GX Data Docs unless `data_docs` is False (the caller will)."""
     logger = get_run_logger()
     settings = get_settings()
-    db_path = Path(db) if db else settings.db_path
+    db_path = resolve_warehouse(Path(db) if db else settings.db_path)
     t0 = time.perf_counter()
     started = dt.datetime.now(dt.UTC)
     summary = steps.RunSummary(run_id=uuid.uuid4().hex[:12], started_at=started)
@@ -190,11 +217,12 @@ def ingest_flow(
                     summary.files.append(outcome)
                     logger.info("%s: %s %s", outcome.source_file, outcome.status, outcome.message)
             summary.rows_retried = retry_task(con, load_seq, dt.datetime.now(dt.UTC), settings)
-            summary.alerts = refresh_task(con, settings)
+            summary.alerts, refresh_mode = refresh_task(con, settings)
             summary.derived_valid = validate_derived_task(con, summary.run_id, started)
             summary.status = "succeeded" if summary.derived_valid else "succeeded_with_warnings"
             summary.elapsed_s = time.perf_counter() - t0
             _finish_run(con, summary)
+            analyst_copy_task(con, db_path, refresh_mode)
             publish_task(con, db_path)
         except BaseException:
             discard(con, db_path)  # the published warehouse stays as before the run

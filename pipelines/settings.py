@@ -128,7 +128,12 @@ class Settings:
     sql_timeout_s: float = 5.0
     """An ad-hoc SQL query is interrupted after this many seconds."""
     sql_row_cap: int = 10_000
-    """At most this many rows of an ad-hoc query are returned."""
+    """At most this many rows of an ad-hoc query are returned (a LIMIT inside DuckDB)."""
+    sql_byte_cap: int = 16 * 1024 * 1024
+    """An ad-hoc query's answer stops before it holds this many bytes (its values as text),
+    however few rows that is: a few huge values must not fill the browser or the terminal."""
+    sql_memory_limit_mb: int = 1024
+    """DuckDB's memory limit while it runs an ad-hoc query (sorts, joins, aggregates)."""
 
     # --- security and privacy (docs/security.md) ------------------------------------------
     users_db: Path = Path("data/users.db")

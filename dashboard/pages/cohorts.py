@@ -20,12 +20,15 @@ dash.register_page(__name__, path="/cohorts", name="Cohorts", title="Cohorts · 
 @guarded
 def layout(**_query: str) -> html.Div:
     opts = data.filter_options()
-    named = auth.role() != "analyst"  # analysts see no names, therapists' included
-    therapists = [
-        {"label": f"{r.therapist_id} {(r.name or '') if named else ''}".strip(),
-         "value": r.therapist_id}
-        for r in opts["therapists"].itertuples()
-    ]  # fmt: skip
+    if auth.role() == "analyst":  # no names and no real ids: pseudonyms, as in their SQL
+        pseudonyms = data.therapist_pseudonyms()
+        shown = [pseudonyms.get(t) for t in opts["therapists"]["therapist_id"]]
+        therapists = [{"label": p, "value": p} for p in shown if p]
+    else:
+        therapists = [
+            {"label": f"{r.therapist_id} {r.name or ''}".strip(), "value": r.therapist_id}
+            for r in opts["therapists"].itertuples()
+        ]
     return html.Div(
         [
             html.H1("Cohorts"),
@@ -121,6 +124,9 @@ def _rates_table(rates: pd.DataFrame) -> html.Div:
 )
 @auth.callback_roles(*auth.PAGE_ROLES["/cohorts"])
 def update(metric: str, start: str | None, end: str | None, therapist: str | None):
+    if therapist and auth.role() == "analyst":  # the analyst picked a pseudonym
+        by_pseudonym = {p: t for t, p in data.therapist_pseudonyms().items()}
+        therapist = by_pseudonym.get(therapist, "(no such therapist)")
     flt = data.CourseFilter(_date(start), _date(end), therapist or None)
     try:
         result = data.cohort_page(metric or "pain", flt)

@@ -38,8 +38,10 @@ def _shown(df: pd.DataFrame) -> pd.DataFrame:
             "protocol alerts": df["protocol_alerts"],
         }
     )
-    if auth.role() == "analyst":  # analysts see no names
-        shown = shown.drop(columns=["name"])
+    if auth.role() == "analyst":  # no names, no real ids, no certificate numbers
+        pseudonyms = data.therapist_pseudonyms()
+        shown["therapist"] = [pseudonyms.get(t, "(pseudonym pending)") for t in shown["therapist"]]
+        shown = shown.drop(columns=["name", "certificate"])
     return shown
 
 

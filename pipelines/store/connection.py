@@ -38,6 +38,13 @@ def working_copy_path(db_path: Path) -> Path:
     return db_path.with_name(db_path.name + ".next")
 
 
+def analyst_copy_path(db_path: Path) -> Path:
+    """Where the analysts' pseudonymised copy of the warehouse `db_path` lives: beside it
+    (pipelines/warehouse/analyst_copy.py)."""
+    stem = db_path.stem if db_path.suffix == ".duckdb" else db_path.name
+    return db_path.with_name(f"{stem}.analyst.duckdb")
+
+
 @contextlib.contextmanager
 def load_lock(db_path: Path, wait_s: float = 0.0) -> Iterator[None]:
     """Hold the warehouse's load lock, waiting up to `wait_s` seconds for it."""
@@ -60,6 +67,24 @@ def load_lock(db_path: Path, wait_s: float = 0.0) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def resolve_warehouse(path: Path) -> Path:
+    """The warehouse file `path` names, symbolic links followed: a load locks and replaces
+    the real file, never the link (which would leave the real file stale and let two loads
+    run at once through two names). NotAWarehouse when it is a folder or another kind of
+    file, or a file that is not a DuckDB database; a missing file is a new warehouse."""
+    real = Path(os.path.realpath(path))
+    if real.is_dir():
+        raise NotAWarehouse(
+            f"{path} is a folder, not a warehouse file: point --db (or OUTCOMES_DB) at a file, "
+            f"e.g. {Path(path) / 'warehouse.duckdb'}"
+        )
+    if real.exists() and not real.is_file():
+        raise NotAWarehouse(f"{path} is not a regular file (a device or a pipe): not a warehouse")
+    if real.exists():
+        _check_is_duckdb(real)
+    return real
 
 
 def open_working_copy(db_path: Path) -> duckdb.DuckDBPyConnection:
@@ -86,12 +111,17 @@ def publish(con: duckdb.DuckDBPyConnection, db_path: Path) -> None:
     os.replace(work, db_path)
 
 
+def publish_working_copy(path: Path) -> None:
+    """Put a file written (and synced) as its working copy in its place, atomically."""
+    os.replace(working_copy_path(path), path)
+
+
 def discard(con: duckdb.DuckDBPyConnection, db_path: Path) -> None:
     with contextlib.suppress(Exception):
         con.close()
-    work = working_copy_path(db_path)
-    for path in (work, work.with_name(work.name + ".wal")):
-        path.unlink(missing_ok=True)
+    for work in (working_copy_path(db_path), working_copy_path(analyst_copy_path(db_path))):
+        for path in (work, work.with_name(work.name + ".wal")):
+            path.unlink(missing_ok=True)
 
 
 def _check_is_duckdb(db_path: Path) -> None:
@@ -115,7 +145,8 @@ def open_writer(db_path: Path) -> duckdb.DuckDBPyConnection:
 
 
 def file_state(path: Path) -> tuple[int, int, int] | None:
-    """Identity of the warehouse file (a publish replaces it: new inode)."""
+    """Identity of a file: a publish replaces the warehouse (new inode), and os.replace keeps
+    the written one's (the analysts' copy published is the one written)."""
     try:
         st = path.stat()
     except OSError:

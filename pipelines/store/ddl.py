@@ -53,13 +53,20 @@ CREATE TABLE IF NOT EXISTS meta_derived (
     fingerprint VARCHAR NOT NULL, as_of DATE, full_built_at TIMESTAMPTZ NOT NULL,
     refreshed_at TIMESTAMPTZ NOT NULL, rows_rewritten BIGINT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS meta_analyst_copy (
+    fingerprint VARCHAR NOT NULL, spread VARCHAR, file_inode BIGINT NOT NULL,
+    file_mtime_ns BIGINT NOT NULL, file_size BIGINT NOT NULL
+);
 """
 """meta_changed_keys: the keys (first key column) whose history gained a version since the
 marts were last brought up to date; written with the history rows once there are marts to
 patch, emptied by pipelines/warehouse/incremental.py when it refreshes them.
 meta_derived: one row once the marts are built (see incremental.py): the fingerprint of the
 settings and SQL they were built with, their as_of, and how many mart_sessions rows
-incremental refreshes rewrote since the last full build."""
+incremental refreshes rewrote since the last full build.
+meta_analyst_copy: one row once the analysts' copy is written (see
+pipelines/warehouse/analyst_copy.py): what it was made with, and the identity of the file
+published with this warehouse, so the next load patches it only when it is that file."""
 
 ANALYST_BOOKKEEPING_VIEWS = """
 CREATE OR REPLACE VIEW quarantine AS

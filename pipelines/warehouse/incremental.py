@@ -4,7 +4,7 @@ The mart SQL files run unchanged on a slice of their inputs: a TEMP table named 
 stored relation (``raw_sessions``, ``mart_sessions`` …) shadows it, because DuckDB resolves
 an unqualified name in the temp catalog first — also inside the ``stg_*`` views. So a mart
 computed on a slice is a temp table of the mart's own name, which the next mart's SQL reads.
-Stored relations are named through :func:`_stored` (``<database>.main.<name>``), since
+Stored relations are named through :func:`stored_name` (``<database>.main.<name>``), since
 ``main.<name>`` would resolve to the temp one too.
 
 What a load touched comes from ``meta_changed_keys`` (written with the history rows):
@@ -76,7 +76,7 @@ class Refresh:
     courses: int = 0
 
 
-def _stored(con: duckdb.DuckDBPyConnection, name: str) -> str:
+def stored_name(con: duckdb.DuckDBPyConnection, name: str) -> str:
     """The stored relation `name`, never a temp table shadowing it."""
     database = con.execute("SELECT current_database()").fetchone()[0]
     return '"' + database.replace('"', '""') + '".main.' + name
@@ -93,6 +93,7 @@ def fingerprint(params: dict[str, Any]) -> str:
 def refresh_derived(con: duckdb.DuckDBPyConnection, settings: Settings) -> Refresh:
     """Bring every mart up to date with the history: incrementally when it can, else by a
     full rebuild; empties meta_changed_keys. Runs inside the caller's transaction."""
+    _forget_touched(con)  # an earlier refresh's, on this connection
     params = sql_parameters(con, settings)
     digest = fingerprint(params)
     state = con.execute("SELECT fingerprint, as_of, rows_rewritten FROM meta_derived").fetchone()
@@ -120,7 +121,9 @@ def _nothing_to_do(
 
 
 def _worn(con: duckdb.DuckDBPyConnection, rows_rewritten: int, settings: Settings) -> bool:
-    sessions = con.execute(f"SELECT count(*) FROM {_stored(con, 'mart_sessions')}").fetchone()[0]
+    sessions = con.execute(f"SELECT count(*) FROM {stored_name(con, 'mart_sessions')}").fetchone()[
+        0
+    ]
     return rows_rewritten >= settings.full_rebuild_share * max(sessions, 1)
 
 
@@ -145,7 +148,7 @@ def _refresh_touched(
     old_as_of: dt.date | None,
 ) -> Refresh:
     relations = (*MARTS, "raw_sessions", "raw_scores", "raw_clients", "meta_changed_keys")
-    stored = {name: _stored(con, name) for name in relations}
+    stored = {name: stored_name(con, name) for name in relations}
     _affected_clients(con, stored)
     sessions = _refresh_clients(con, settings, params, stored)
     clients = con.execute("SELECT count(*) FROM temp.affected_clients").fetchone()[0]
@@ -156,7 +159,7 @@ def _refresh_touched(
     courses = _refresh_courses(con, settings, {**params, "as_of": new_as_of}, stored)
     _refresh_alerts(con, settings, params, stored)
     create_marts(con, settings, params, WHOLE_MARTS)
-    _drop_work_tables(con)
+    _keep_touched(con)
     return Refresh("incremental", clients=clients, sessions=sessions, courses=courses)
 
 
@@ -193,7 +196,7 @@ def _affected_clients(con: duckdb.DuckDBPyConnection, stored: dict[str, str]) ->
 
 
 @contextmanager
-def _shadowing(con: duckdb.DuckDBPyConnection, relations: dict[str, str]) -> Iterator[None]:
+def shadowing(con: duckdb.DuckDBPyConnection, relations: dict[str, str]) -> Iterator[None]:
     """Temp tables `name AS select`, created in order (a later select may read an earlier
     one), dropped on the way out: the mart SQL then reads these slices instead."""
     try:
@@ -227,7 +230,7 @@ def _refresh_clients(
     in_slice = "client_id IN (SELECT client_id FROM temp.affected_clients)"
     sessions = stored["mart_sessions"]
     while True:
-        with _shadowing(
+        with shadowing(
             con,
             {
                 # every version of every session whose current version is a slice client's
@@ -235,7 +238,9 @@ def _refresh_clients(
                     SELECT * FROM {stored["raw_sessions"]} WHERE session_id IN (
                         SELECT session_id FROM {stored["raw_sessions"]} WHERE {in_slice}
                     )""",
-                "stg_sessions": f"SELECT * FROM {_stored(con, 'stg_sessions')} WHERE {in_slice}",
+                "stg_sessions": (
+                    f"SELECT * FROM {stored_name(con, 'stg_sessions')} WHERE {in_slice}"
+                ),
                 "raw_clients": f"SELECT * FROM {stored['raw_clients']} WHERE {in_slice}",
             },
         ):
@@ -295,7 +300,7 @@ def _refresh_courses(
         "CREATE OR REPLACE TEMP TABLE affected_courses AS "
         "SELECT DISTINCT course_id FROM temp.affected_courses"
     )
-    with _shadowing(
+    with shadowing(
         con,
         {
             "mart_sessions": f"""
@@ -321,7 +326,7 @@ def _refresh_alerts(
     """Recompute mart_alerts for temp.affected_clients: a session alert is its client's, a
     course alert its course's client's, and every session of such a course is in the slice."""
     in_slice = "client_id IN (SELECT client_id FROM temp.affected_clients)"
-    with _shadowing(
+    with shadowing(
         con,
         {
             "mart_sessions": f"SELECT * FROM {stored['mart_sessions']} WHERE {in_slice}",
@@ -332,6 +337,20 @@ def _refresh_alerts(
     _replace_rows(con, ALERT_MART, stored, "client_id", "affected_clients")
 
 
-def _drop_work_tables(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("DROP TABLE IF EXISTS temp.affected_clients")
-    con.execute("DROP TABLE IF EXISTS temp.affected_courses")
+REFRESHED: dict[str, str] = {
+    "affected_clients": "refreshed_clients",
+    "affected_courses": "refreshed_courses",
+}
+"""Work table -> the temp table that keeps it after an incremental refresh: the clients and
+the courses whose mart rows were recomputed, for what is made from the marts afterwards on
+the same connection (the analysts' copy patches the same rows)."""
+
+
+def _keep_touched(con: duckdb.DuckDBPyConnection) -> None:
+    for work, kept in REFRESHED.items():
+        con.execute(f"ALTER TABLE temp.{work} RENAME TO {kept}")
+
+
+def _forget_touched(con: duckdb.DuckDBPyConnection) -> None:
+    for kept in REFRESHED.values():
+        con.execute(f"DROP TABLE IF EXISTS temp.{kept}")

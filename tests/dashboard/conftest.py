@@ -1,6 +1,6 @@
 """Fixtures of the dashboard tests: one warehouse built by the real pipeline from
 shared/examples (via `outcomes ingest` against the session's Prefect server), with its
-pseudonymised `analyst` schema, and a signed-in owner for every browser test.
+pseudonymised analysts' copy, and a signed-in owner for every browser test.
 
 Sign-in (docs/security.md): the app needs a signed-in user for everything. For this whole
 directory, the environment points the settings users_db / session_secret_file /
@@ -15,12 +15,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from dashboard.screenshots import running_app, sign_in
-from pipelines.users import UserStore, read_or_create_secret
-from pipelines.warehouse.analyst_schema import create_analyst_schema
+from pipelines.users import UserStore
 
 OWNER, OWNER_PASSWORD = "owner-test", "owner-test-password"
 
@@ -46,13 +44,6 @@ def example_warehouse(tmp_path_factory, module_cli, prefect_api, examples_dir, s
     db = tmp_path_factory.mktemp("dashboard") / "warehouse.duckdb"
     module_cli("ingest", str(examples_dir), "--db", str(db), api_url=prefect_api)
     assert db.exists()
-    # The flow's rebuild step creates it once wired in (see docs/security.md); until then
-    # the fixture does, exactly as the flow will: read-write, with the installation's key.
-    con = duckdb.connect(str(db))
-    try:
-        create_analyst_schema(con, read_or_create_secret(security_env["pseudonym_secret_file"]))
-    finally:
-        con.close()
     return db
 
 

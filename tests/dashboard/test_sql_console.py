@@ -144,3 +144,75 @@ def test_csv_neutralises_formula_cells():
     assert out["n"].tolist() == [-1, 2, 3, 4, 5, 6, 7, 8]  # numbers stay numbers
     assert df["a"].iloc[0] == "=1+1"  # input untouched
     assert neutralise(pd.DataFrame({"=evil": [1]})).columns.tolist() == ["'=evil"]
+
+
+# --- answers within the byte cap, built within it (docs/security.md) ------------------------
+
+
+@pytest.fixture(scope="module")
+def small_cap():
+    return dataclasses.replace(get_settings(), sql_byte_cap=1_000_000, sql_row_cap=10_000)
+
+
+def test_an_answer_stops_before_the_byte_cap_with_the_rows_that_fit(example_warehouse, small_cap):
+    result = run_query(example_warehouse, "SELECT repeat('x', 1000) AS s FROM range(5000)",
+                       small_cap)  # fmt: skip
+    # 1,000 values of 1,000 bytes fill the 1,000,000-byte cap exactly; the next would cross it
+    assert result.truncated and result.message == "showing the first 1000 rows (sql_byte_cap)"
+    assert len(result.rows) == 1000 and set(result.rows["s"].str.len()) == {1000}
+
+
+def test_lists_and_structs_count_towards_the_byte_cap(example_warehouse, small_cap):
+    sql = "SELECT [repeat('y', 500), repeat('z', 500)] AS l, {'a': 1} AS st FROM range(5000)"
+    result = run_query(example_warehouse, sql, small_cap)
+    # a row is its values as text: "[yyy…, zzz…]" 500 + 500 + 4 bytes, "{'a': 1}" 8 bytes
+    assert result.truncated and len(result.rows) == 1_000_000 // 1012
+
+
+def test_one_value_over_the_byte_cap_gives_no_rows_and_says_why(example_warehouse, small_cap):
+    result = run_query(example_warehouse, "SELECT repeat('x', 5000000) AS s", small_cap)
+    assert result.rows.empty and result.truncated
+    assert "first row alone is larger than sql_byte_cap" in result.message
+
+
+def test_order_survives_the_caps(example_warehouse, small_cap):
+    sql = "SELECT range AS n FROM range(20000) ORDER BY n DESC"
+    result = run_query(example_warehouse, sql, small_cap)
+    assert result.rows["n"].tolist()[:3] == [19999, 19998, 19997]
+    assert result.message == "showing the first 10000 rows (sql_row_cap)"
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT repeat('x', 100000) AS s FROM range(100000)",  # 10 GB of 100 KB values
+        "SELECT repeat('x', 100000000) AS s FROM range(20)",  # 2 GB of 100 MB values
+    ],
+)
+def test_a_huge_answer_is_never_built_in_memory(example_warehouse, sql):
+    """In a process of its own, the console answers with at most the byte cap; its peak
+    memory stays far below the answer DuckDB was asked to build."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import resource, sys; from dashboard.sql_console import run_query; "
+        f"r = run_query({str(example_warehouse)!r}, sys.argv[1]); "
+        "print(r.message, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)"
+    )
+    out = subprocess.run([sys.executable, "-c", probe, sql], capture_output=True, text=True,
+                         timeout=120, check=True).stdout.split()  # fmt: skip
+    peak_mb = int(out[-1])
+    assert "sql_byte_cap" in " ".join(out) and peak_mb < 700, out
+
+
+def test_a_cte_may_not_take_the_name_of_an_internal_table(example_warehouse, settings):
+    """The owners' console too (an extra layer: the owner may read everything anyway)."""
+    for sql in (
+        "WITH mart_clients AS (SELECT * FROM mart_clients) SELECT * FROM mart_clients",
+        "WITH RECURSIVE meta_runs AS (SELECT * FROM meta_runs UNION ALL "
+        "SELECT * FROM meta_runs WHERE false) SELECT * FROM meta_runs",
+        "SELECT * FROM (WITH stg_clients AS (SELECT * FROM stg_clients) SELECT * FROM stg_clients)",
+    ):
+        with pytest.raises(QueryRefused, match="may not take its name|is not one of the views"):
+            run_query(example_warehouse, sql, settings)

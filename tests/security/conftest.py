@@ -1,8 +1,8 @@
 """Fixtures of the security tests (docs/security.md).
 
 One warehouse built by the real pipeline from shared/examples (clients C001 and C002 with
-therapists T01 and T02; C003 has no session), its `analyst` schema created with this
-session's pseudonym key, accounts of every role in a temporary users DB, and one real app
+therapists T01 and T02; C003 has no session) with its analysts' copy, made with this
+session's pseudonym key; accounts of every role in a temporary users DB, and one real app
 process for the session, started with settings pointing at those files.
 """
 
@@ -11,12 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import duckdb
 import pytest
 from security_support import ACCOUNTS, Client, SecurityPaths, app_with_env
 
-from pipelines.users import UserStore, read_or_create_secret
-from pipelines.warehouse.analyst_schema import create_analyst_schema
+from pipelines.users import UserStore
 
 
 @pytest.fixture(scope="session")
@@ -35,15 +33,11 @@ def sec_store(sec_paths) -> UserStore:
 
 @pytest.fixture(scope="session")
 def sec_warehouse(tmp_path_factory, module_cli, prefect_api, examples_dir, sec_paths) -> Path:
-    """The example warehouse (real `outcomes ingest`) with its analyst schema."""
+    """The example warehouse (real `outcomes ingest`) with its analysts' copy, made with
+    this session's pseudonym key."""
     db = tmp_path_factory.mktemp("sec-warehouse") / "warehouse.duckdb"
     module_cli("ingest", str(examples_dir), "--db", str(db), api_url=prefect_api,
                **sec_paths.env())  # fmt: skip
-    con = duckdb.connect(str(db))  # read-write, before any app opens it (as the flow will)
-    try:
-        create_analyst_schema(con, read_or_create_secret(sec_paths.pseudonym_secret_file))
-    finally:
-        con.close()
     return db
 
 

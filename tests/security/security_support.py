@@ -147,3 +147,24 @@ def page_router_body(pathname: str, search: str = "") -> dict:
         "changedPropIds": ["_pages_location.pathname", "_pages_location.search"],
         "parsedChangedPropsIds": ["_pages_location.pathname", "_pages_location.search"],
     }  # fmt: skip
+
+
+def real_values(con, warehouse: str = "wh") -> set[str]:
+    """Every name, birth date, note, id and certificate number in the warehouse."""
+    found: set[str] = set()
+    for sql in (
+        "SELECT name FROM {w}.main.clients",
+        "SELECT CAST(birth_date AS VARCHAR) FROM {w}.main.clients",
+        "SELECT client_id FROM {w}.main.clients",
+        "SELECT name FROM {w}.main.therapists",
+        "SELECT therapist_id FROM {w}.main.therapists",
+        "SELECT qualification FROM {w}.main.therapists",
+        "SELECT therapist_id FROM {w}.main.sessions",
+        "SELECT notes FROM {w}.main.sessions",
+        "SELECT session_id FROM {w}.main.sessions",
+        "SELECT course_id FROM {w}.main.sessions",
+        "SELECT declared_course_id FROM {w}.main.sessions",
+        "SELECT course_id FROM {w}.main.courses",
+    ):
+        found |= {r[0] for r in con.execute(sql.format(w=warehouse)).fetchall() if r[0]}
+    return found

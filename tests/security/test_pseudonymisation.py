@@ -1,5 +1,5 @@
-"""The `analyst` schema: no names, birth dates or notes anywhere; ids are keyed hashes that
-need the installation's secret (which is not in the warehouse); joins still work."""
+"""The analysts' copy: no names, birth dates, notes or real ids anywhere; ids are keyed
+hashes that need the installation's secret (which is in neither file); joins still work."""
 
 from __future__ import annotations
 
@@ -9,14 +9,19 @@ import stat
 
 import duckdb
 import pytest
+from security_support import real_values
 
+from pipelines.store.connection import analyst_copy_path
 from pipelines.users import pseudonym, read_or_create_secret
-from pipelines.warehouse.analyst_schema import ANALYST_TABLES, create_analyst_schema
+from pipelines.warehouse.analyst_columns import ANALYST_TABLES
+from pipelines.warehouse.pseudonyms import sync_pseudonyms
 
 
 @pytest.fixture(scope="module")
 def con(sec_warehouse):
-    c = duckdb.connect(str(sec_warehouse), read_only=True)
+    """The analysts' copy, with the warehouse attached as `wh` to compare against."""
+    c = duckdb.connect(str(analyst_copy_path(sec_warehouse)), read_only=True)
+    c.execute(f"ATTACH '{sec_warehouse}' AS wh (READ_ONLY)")
     yield c
     c.close()
 
@@ -27,18 +32,31 @@ def secret(sec_paths, sec_warehouse) -> bytes:
 
 
 def _text_cells(con, table: str) -> list[str]:
-    """Every value of `table` as text (lists and JSON included)."""
-    cols = [r[0] for r in con.execute(f"DESCRIBE analyst.{table}").fetchall()]
+    """Every value of the copy's `table` as text (lists and JSON included)."""
+    cols = [r[0] for r in con.execute(f"DESCRIBE main.{table}").fetchall()]
     rows = con.execute(
-        f"SELECT {', '.join(f'CAST({c} AS VARCHAR)' for c in cols)} FROM analyst.{table}"
+        f"SELECT {', '.join(f'CAST({c} AS VARCHAR)' for c in cols)} FROM main.{table}"
     ).fetchall()
     return [v for row in rows for v in row if v is not None]
 
 
+def test_the_copy_holds_the_analyst_tables_and_nothing_else(con):
+    tables = con.execute(
+        "SELECT schema_name, table_name FROM duckdb_tables()"
+        " WHERE database_name = current_database() ORDER BY table_name"
+    ).fetchall()
+    assert sorted(tables) == sorted(("main", t) for t in ANALYST_TABLES)
+    views = con.execute(
+        "SELECT count(*) FROM duckdb_views()"
+        " WHERE database_name = current_database() AND NOT internal"
+    ).fetchone()[0]
+    assert views == 0
+
+
 def test_every_view_has_its_pseudonymised_table_with_the_same_rows(con):
     for table in ANALYST_TABLES:
-        main = con.execute(f"SELECT count(*) FROM main.{table}").fetchone()[0]
-        analyst = con.execute(f"SELECT count(*) FROM analyst.{table}").fetchone()[0]
+        main = con.execute(f"SELECT count(*) FROM wh.main.{table}").fetchone()[0]
+        analyst = con.execute(f"SELECT count(*) FROM main.{table}").fetchone()[0]
         assert main == analyst, table
 
 
@@ -46,38 +64,41 @@ def test_no_personal_column_is_copied(con):
     columns = {
         (t, c)
         for t, c in con.execute(
-            "SELECT table_name, column_name FROM duckdb_columns() WHERE schema_name = 'analyst'"
+            "SELECT table_name, column_name FROM duckdb_columns()"
+            " WHERE database_name = current_database()"
         ).fetchall()
     }
-    for banned in ("name", "birth_date", "notes", "record", "reasons", "alert_id"):
+    for banned in ("name", "birth_date", "notes", "record", "reasons", "alert_id",
+                   "qualification"):  # fmt: skip
         assert not [tc for tc in columns if tc[1] == banned], banned
     assert ("clients", "birth_year") in columns
+    assert ("therapists", "has_qualification") in columns
 
 
-def test_no_name_birth_date_note_or_raw_id_appears_in_any_cell(con):
-    secrets_ = set()
-    clients = con.execute("SELECT name, birth_date, client_id FROM main.clients").fetchall()
-    for name, birth, cid in clients:
-        secrets_ |= {name, str(birth), cid}
-    secrets_ |= {
-        r[0] for r in con.execute("SELECT name FROM main.therapists WHERE name > ''").fetchall()
-    }
-    secrets_ |= {
-        r[0] for r in con.execute("SELECT notes FROM main.sessions WHERE notes > ''").fetchall()
-    }
-    secrets_ |= {r[0] for r in con.execute("SELECT session_id FROM main.sessions").fetchall()}
-    secrets_ |= {r[0] for r in con.execute("SELECT course_id FROM main.courses").fetchall()}
-    assert {"Anna K.", "1994-03-12", "C001", "calf tender", "Dana R.", "K-17"} <= secrets_
+def test_no_name_birth_date_note_certificate_or_real_id_appears_in_any_cell(con):
+    secrets_ = real_values(con)
+    assert {"Anna K.", "1994-03-12", "C001", "calf tender", "Dana R.", "K-17", "T01",
+            "FM-2231", "S0001", "C001-1"} <= secrets_  # fmt: skip
     for table in ANALYST_TABLES:
         for cell in _text_cells(con, table):
-            leaks = [s for s in secrets_ if s and s in cell]
+            leaks = [s for s in secrets_ if s in cell]
             assert not leaks, (table, cell, leaks)
+
+
+def test_an_unqualified_therapist_alert_names_the_therapist_by_pseudonym(con, secret):
+    details = [
+        r[0]
+        for r in con.execute(
+            "SELECT detail FROM main.alerts WHERE alert_type = 'unqualified_therapist'"
+        ).fetchall()
+    ]
+    assert details == [f"therapist {pseudonym(secret, 'therapist', 'T02')} has no qualification"]
 
 
 def test_ids_are_keyed_hashes_of_the_installation_secret(con, secret):
     expected = hmac.new(secret, b"client:C001", hashlib.sha256).hexdigest()[:16]
     assert pseudonym(secret, "client", "C001") == expected
-    ids = {r[0] for r in con.execute("SELECT client_id FROM analyst.clients").fetchall()}
+    ids = {r[0] for r in con.execute("SELECT client_id FROM main.clients").fetchall()}
     assert expected in ids
     # without the key, the obvious guesses do not reproduce it
     assert hashlib.sha256(b"C001").hexdigest()[:16] not in ids
@@ -85,31 +106,43 @@ def test_ids_are_keyed_hashes_of_the_installation_secret(con, secret):
     assert pseudonym(b"another installation's key", "client", "C001") != expected
     # one id, different kinds: different pseudonyms (a course is not linkable to a client)
     assert pseudonym(secret, "course", "C001") != expected
+    therapists = {r[0] for r in con.execute("SELECT therapist_id FROM main.therapists").fetchall()}
+    assert therapists == {pseudonym(secret, "therapist", t) for t in ("T01", "T02")}
 
 
 def test_joins_work_on_pseudonyms(con):
     main = con.execute(
-        "SELECT c.cohort, count(*) FROM main.sessions s JOIN main.clients c USING (client_id)"
-        " JOIN main.scores sc USING (session_id) GROUP BY ALL ORDER BY ALL"
+        "SELECT c.cohort, count(*) FROM wh.main.sessions s JOIN wh.main.clients c"
+        " USING (client_id) JOIN wh.main.scores sc USING (session_id) GROUP BY ALL ORDER BY ALL"
     ).fetchall()
     analyst = con.execute(
-        "SELECT c.cohort, count(*) FROM analyst.sessions s JOIN analyst.clients c"
-        " USING (client_id) JOIN analyst.scores sc USING (session_id) GROUP BY ALL ORDER BY ALL"
+        "SELECT c.cohort, count(*) FROM main.sessions s JOIN main.clients c"
+        " USING (client_id) JOIN main.scores sc USING (session_id) GROUP BY ALL ORDER BY ALL"
     ).fetchall()
     assert main == analyst and main
 
 
 def test_birth_year_is_the_year_only(con, secret):
-    rows = con.execute("SELECT client_id, birth_year FROM analyst.clients").fetchall()
+    rows = con.execute("SELECT client_id, birth_year FROM main.clients").fetchall()
     by_id = {pseudonym(secret, "client", c): y for c, y in [("C001", 1994), ("C002", 1981)]}
     assert {k: v for k, v in rows if k in by_id} == by_id
 
 
-def test_secret_is_a_0600_file_and_not_in_the_warehouse(sec_paths, sec_warehouse, secret):
+def test_secret_is_a_0600_file_and_in_neither_file(sec_paths, sec_warehouse, secret):
     mode = stat.S_IMODE(sec_paths.pseudonym_secret_file.stat().st_mode)
     assert mode == 0o600
-    blob = sec_warehouse.read_bytes()
-    assert secret not in blob and secret.hex().encode() not in blob
+    for path in (sec_warehouse, analyst_copy_path(sec_warehouse)):
+        blob = path.read_bytes()
+        assert secret not in blob and secret.hex().encode() not in blob, path
+
+
+def test_the_copy_holds_no_real_value_even_in_its_bytes(sec_warehouse, con):
+    """Not only no cell: no string of the warehouse's personal data anywhere in the file
+    (free pages, dictionaries, comments)."""
+    blob = analyst_copy_path(sec_warehouse).read_bytes()
+    for value in real_values(con):
+        if len(value) >= 4:  # shorter ids ("T01") also occur by chance in binary data
+            assert value.encode() not in blob, value
 
 
 # --- the pseudonym lookups (kept between loads; only new ids are hashed) -------------------
@@ -129,13 +162,18 @@ def scratch(sec_warehouse, tmp_path) -> duckdb.DuckDBPyConnection:
     c.close()
 
 
-def test_lookups_hold_exactly_the_ids_present_with_their_keyed_hash(con, secret):
-    for kind, source in [("client", "main.clients"), ("session", "main.sessions")]:
-        column = f"{kind}_id"
-        stored = dict(con.execute(f"SELECT value, pseudonym FROM pseudonym.{kind}").fetchall())
-        ids = {r[0] for r in con.execute(f"SELECT DISTINCT {column} FROM {source}").fetchall()}
-        assert set(stored) == ids and ids
-        assert all(p == pseudonym(secret, kind, v) for v, p in stored.items())
+def test_lookups_hold_exactly_the_ids_present_with_their_keyed_hash(sec_warehouse, secret):
+    c = duckdb.connect(str(sec_warehouse), read_only=True)
+    try:
+        for kind, source in [("client", "main.clients"), ("session", "main.sessions"),
+                             ("therapist", "main.therapists")]:  # fmt: skip
+            column = f"{kind}_id"
+            stored = dict(c.execute(f"SELECT value, pseudonym FROM pseudonym.{kind}").fetchall())
+            ids = {r[0] for r in c.execute(f"SELECT DISTINCT {column} FROM {source}").fetchall()}
+            assert set(stored) == ids and ids
+            assert all(p == pseudonym(secret, kind, v) for v, p in stored.items())
+    finally:
+        c.close()
 
 
 def test_a_new_id_is_hashed_and_a_removed_one_dropped_the_rest_kept(scratch, secret):
@@ -144,33 +182,18 @@ def test_a_new_id_is_hashed_and_a_removed_one_dropped_the_rest_kept(scratch, sec
     scratch.execute("INSERT INTO mart_clients (client_id, name) VALUES ('C900', 'New One')")
     scratch.execute("DELETE FROM mart_clients WHERE client_id = 'C003'")
     scratch.execute("UPDATE pseudonym.client SET pseudonym = 'kept' WHERE value = 'C001'")
-    create_analyst_schema(scratch, secret)
+    sync_pseudonyms(scratch, secret, 16)
     after = _pseudonyms(scratch)
     assert after["C900"] == pseudonym(secret, "client", "C900")
     assert "C003" in before and "C003" not in after
     assert after["C001"] == "kept"  # not recomputed: only new ids are hashed
-    ids = {r[0] for r in scratch.execute("SELECT client_id FROM analyst.clients").fetchall()}
-    assert pseudonym(secret, "client", "C900") in ids and None not in ids
 
 
 def test_another_key_or_length_recomputes_every_pseudonym(scratch, secret):
     other = b"another installation's key"
-    create_analyst_schema(scratch, other)
+    sync_pseudonyms(scratch, other, 16)
     assert all(p == pseudonym(other, "client", v) for v, p in _pseudonyms(scratch).items())
-    create_analyst_schema(scratch, other, n_hex=24)
+    sync_pseudonyms(scratch, other, 24)
     assert all(p == pseudonym(other, "client", v, 24) for v, p in _pseudonyms(scratch).items())
     stored = scratch.execute("SELECT key_check FROM pseudonym.key_check").fetchall()
     assert len(stored) == 1 and other.hex() not in stored[0][0]
-
-
-def test_a_warehouse_with_the_former_analyst_tables_gets_views(scratch, secret):
-    scratch.execute("DROP VIEW analyst.clients")
-    scratch.execute("CREATE TABLE analyst.clients AS SELECT 'stale copy' AS client_id")
-    create_analyst_schema(scratch, secret)
-    kinds = scratch.execute(
-        "SELECT count(*) FILTER (WHERE NOT internal) FROM duckdb_tables()"
-        " WHERE schema_name = 'analyst'"
-    ).fetchone()[0]
-    assert kinds == 0
-    ids = {r[0] for r in scratch.execute("SELECT client_id FROM analyst.clients").fetchall()}
-    assert pseudonym(secret, "client", "C001") in ids and "stale copy" not in ids

@@ -12,6 +12,7 @@ from security_support import ACCOUNTS, client_detail_body
 
 from dashboard import ids
 from dashboard.screenshots import sign_in, wait_for_dash
+from pipelines.users import pseudonym, read_or_create_secret
 
 pytestmark = pytest.mark.browser
 
@@ -118,17 +119,21 @@ def test_therapist_sees_aggregates_and_own_clients_only(sec_url, page):
     assert "Not allowed" in resp.text() and "Boris" not in resp.text()
 
 
-def test_analyst_sees_no_names_and_queries_pseudonyms(sec_url, page):
+def test_analyst_sees_no_names_and_queries_pseudonyms(sec_url, sec_paths, page):
     problems = Problems(page)
     _sign_in(page, sec_url, "anya")
     assert _nav(page) == ["Overview", "Cohorts", "Therapists", "SQL"]
     seen = _open(page, sec_url, "/") + _open(page, sec_url, "/therapists")
     seen += _open(page, sec_url, "/cohorts")
-    page.click(f"#{ids.COHORT_THERAPIST}")  # therapist filter: ids, no names
-    page.locator(".dash-dropdown-option", has_text="T01").wait_for(timeout=20_000)
+    page.click(f"#{ids.COHORT_THERAPIST}")  # therapist filter: pseudonyms, as in their SQL
+    secret = read_or_create_secret(sec_paths.pseudonym_secret_file)
+    t01 = pseudonym(secret, "therapist", "T01")
+    page.locator(".dash-dropdown-option", has_text=t01).wait_for(timeout=20_000)
     options = page.locator(".dash-dropdown-option").all_inner_texts()
-    assert "T01" in options and "T02" in options
-    seen += " ".join(options)
+    assert t01 in options and pseudonym(secret, "therapist", "T02") in options
+    page.locator(".dash-dropdown-option", has_text=t01).click()  # the filter still works
+    page.wait_for_selector(f"#{ids.COHORT_RATES} table", timeout=20_000)
+    seen += " ".join(options) + page.inner_text(f"#{ids.COHORT_RATES}")
     page.keyboard.press("Escape")
     for path in ("/client?client_id=C001", "/quality", "/audit"):
         text = _open(page, sec_url, path)
@@ -148,5 +153,6 @@ def test_analyst_sees_no_names_and_queries_pseudonyms(sec_url, page):
     assert "not one of the pseudonymised analyst views" in refused
     for name in NAMES:
         assert name not in seen
-    assert "1994-03-12" not in seen
+    for real in ("1994-03-12", "T01", "T02", "FM-2231", "C001", "S0001"):
+        assert real not in seen, real
     assert problems.items == []
