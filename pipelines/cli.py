@@ -56,6 +56,7 @@ def generate(
 def _run_ingest(paths: list[Path], db: Path | None):
     """One ingest flow run with a spinner and the summary printed; returns the summary."""
     from rich.console import Console
+    from rich.markup import escape
 
     from pipelines.prefect_env import configure_prefect, without_flow_heartbeats
     from pipelines.settings import get_settings
@@ -66,21 +67,29 @@ def _run_ingest(paths: list[Path], db: Path | None):
         console.print(f"[red]no such file or folder: {', '.join(missing)}[/]")
         raise typer.Exit(2)
     settings = get_settings()
+    from pipelines.store.connection import (
+        NotAWarehouse,
+        describe_load_failure,
+        file_state,
+        resolve_warehouse,
+    )
+
+    try:  # before the flow starts: a clear message, not a flow run's traceback
+        warehouse = resolve_warehouse(db or settings.db_path)
+    except NotAWarehouse as exc:
+        console.print(f"[red]ingest failed: {escape(str(exc))}[/]", highlight=False)
+        raise typer.Exit(1) from exc
     configure_prefect(settings)
-    warehouse = db or settings.db_path
-    from pipelines.store.connection import describe_load_failure, file_state
 
     state_before = file_state(warehouse)
     with console.status(f"loading {', '.join(str(p) for p in paths)} …", spinner="dots"):
-        from rich.markup import escape
-
         from pipelines.flows import ingest_flow
         from pipelines.report import summary_lines, summary_table
-        from pipelines.store.connection import NotAWarehouse, WarehouseBusy
+        from pipelines.store.connection import WarehouseBusy
 
         try:
             with without_flow_heartbeats():
-                summary = ingest_flow([str(p) for p in paths], str(db) if db else None)
+                summary = ingest_flow([str(p) for p in paths], str(warehouse))
         except WarehouseBusy as exc:
             console.print(f"[red]{escape(str(exc))}[/]")
             raise typer.Exit(3) from exc
@@ -192,8 +201,12 @@ def sql(
     query: Annotated[str, typer.Argument(help="One SELECT or WITH query over the views.")],
     db: Annotated[Path | None, typer.Option("--db", help="Warehouse file.")] = None,
     csv_out: Annotated[
-        Path | None, typer.Option("--csv", help="Also write the rows to this CSV file.")
+        Path | None,
+        typer.Option("--csv", help="Also write the rows to this new CSV file."),
     ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Let --csv overwrite an existing file.")
+    ] = False,
     analyst: Annotated[
         bool,
         typer.Option(
@@ -204,17 +217,27 @@ def sql(
     ] = False,
 ) -> None:
     """Run a read-only query over the analyst views (docs/sql.md), with the dashboard's
-    guards: SELECT/WITH only, the spec's views only, a time limit and row and byte caps."""
+    guards: SELECT/WITH only, the spec's views only, a time limit and row and byte caps.
+    --csv never overwrites a file unless --force is given, and never the warehouse, the
+    accounts or the secrets."""
     from dashboard.sql_console import QueryRefused, format_result, run_query
+    from pipelines.output_files import OutputRefused, check_output, open_output, protected_files
+    from pipelines.settings import get_settings
 
-    with _refused_on(QueryRefused):
-        result = run_query(db, query, schema="analyst" if analyst else "main")
-    typer.echo(format_result(result))
-    if csv_out is not None:
-        from pipelines.csv_safe import write_csv
+    settings = get_settings()
+    warehouse = db or settings.db_path
+    protected = protected_files(settings, warehouse)
+    with _refused_on(QueryRefused, OutputRefused):
+        if csv_out is not None:  # refused before the query runs, not after
+            check_output(csv_out, force=force, protected=protected)
+        result = run_query(warehouse, query, settings, schema="analyst" if analyst else "main")
+        typer.echo(format_result(result))
+        if csv_out is not None:
+            from pipelines.csv_safe import write_csv
 
-        write_csv(result.rows, csv_out)
-        typer.echo(f"wrote {len(result.rows)} rows to {csv_out}")
+            with open_output(csv_out, force=force, protected=protected) as out:
+                write_csv(result.rows, out)
+            typer.echo(f"wrote {len(result.rows)} rows to {csv_out}")
 
 
 @app.command()

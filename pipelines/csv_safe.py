@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
+from typing import TextIO
 
 import pandas as pd
 
@@ -38,8 +39,9 @@ def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_csv(frame: pd.DataFrame, path: Path | str) -> Path:
-    """Write `frame` as UTF-8 CSV (header, no index) with every string cell neutralised."""
-    path = Path(path)
-    neutralise(frame).to_csv(path, index=False, encoding="utf-8", quoting=csv.QUOTE_MINIMAL)
-    return path
+def write_csv(frame: pd.DataFrame, target: Path | str | TextIO) -> Path | TextIO:
+    """Write `frame` as UTF-8 CSV (header, no index) with every string cell neutralised,
+    to a path or an open text file; returns where it went."""
+    target = Path(target) if isinstance(target, str | Path) else target
+    neutralise(frame).to_csv(target, index=False, encoding="utf-8", quoting=csv.QUOTE_MINIMAL)
+    return target

@@ -187,3 +187,31 @@ def test_a_second_load_while_one_holds_the_lock(examples_warehouse, delivery, wo
     assert proc.returncode == 3, proc.output
     assert f"another `outcomes ingest` is loading into {db}" in proc.output, proc.output
     assert_untouched(db, before, snapshot)
+
+
+def test_a_symlinked_warehouse_is_loaded_into_the_file_it_points_at(
+    examples_warehouse, delivery, world, prefect_api
+):
+    """The link stays a link and the real file gets the load: locking and publishing the
+    link's name would leave the real file stale and let two loads run through two names."""
+    real = copy_warehouse(examples_warehouse, world / "store")
+    link = world / "data" / "warehouse.duckdb"
+    link.parent.mkdir()
+    link.symlink_to(real)
+    before = real.stat().st_ino
+    proc = run_cli("ingest", str(delivery), "--db", str(link), api_url=prefect_api)
+    assert proc.returncode == 0, proc.output
+    assert link.is_symlink() and link.resolve() == real
+    assert real.stat().st_ino != before  # the load published a new file under the real name
+    assert (real.parent / "warehouse.duckdb.lock").exists()
+    assert not (link.parent / "warehouse.duckdb.lock").exists()
+
+
+@pytest.mark.parametrize("kind", ["folder", "fifo"])
+def test_a_warehouse_path_that_is_no_file_gets_a_message(kind, delivery, world, prefect_api):
+    db = world / "warehouse.duckdb"
+    db.mkdir() if kind == "folder" else os.mkfifo(db)
+    proc = run_cli("ingest", str(delivery), "--db", str(db), api_url=prefect_api)
+    assert proc.returncode == 1, proc.output
+    why = "is a folder, not a warehouse file" if kind == "folder" else "not a regular file"
+    assert why in proc.output and "Traceback" not in proc.output, proc.output
