@@ -7,6 +7,7 @@ Heavy imports (pandas, Prefect, GX, Dash) happen inside the subcommands so that
 from __future__ import annotations
 
 import gc
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -56,14 +57,17 @@ def generate(
 def _run_ingest(paths: list[Path], db: Path | None):
     """One ingest flow run with a spinner and the summary printed; returns the summary."""
     from rich.console import Console
+    from rich.markup import escape
 
+    from pipelines.ingest.rejection import display_name
     from pipelines.prefect_env import configure_prefect, without_flow_heartbeats
     from pipelines.settings import get_settings
 
     console = Console()
-    missing = [str(p) for p in paths if not p.exists()]
+    shown = escape(", ".join(display_name(str(p)) for p in paths))
+    missing = [display_name(str(p)) for p in paths if not os.path.lexists(p)]
     if missing:
-        console.print(f"[red]no such file or folder: {', '.join(missing)}[/]")
+        console.print(f"[red]no such file or folder: {escape(', '.join(missing))}[/]")
         raise typer.Exit(2)
     settings = get_settings()
     configure_prefect(settings)
@@ -71,9 +75,7 @@ def _run_ingest(paths: list[Path], db: Path | None):
     from pipelines.store.connection import describe_load_failure, file_state
 
     state_before = file_state(warehouse)
-    with console.status(f"loading {', '.join(str(p) for p in paths)} …", spinner="dots"):
-        from rich.markup import escape
-
+    with console.status(f"loading {shown} …", spinner="dots"):
         from pipelines.flows import ingest_flow
         from pipelines.report import summary_lines, summary_table
         from pipelines.store.connection import NotAWarehouse, WarehouseBusy

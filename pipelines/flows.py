@@ -26,6 +26,7 @@ from pipelines.ingest.discover import DeliveryFile, content_hash, discover
 from pipelines.ingest.prepare import FilePlan
 from pipelines.ingest.read_ahead import READ_AHEAD_FORMATS, ReadAhead
 from pipelines.ingest.readers import FileRejected
+from pipelines.ingest.rejection import display_name, unknown_columns_note
 from pipelines.settings import Settings, get_settings
 from pipelines.store.connection import discard, load_lock, open_working_copy, publish
 from pipelines.store.loader import load_plan
@@ -263,7 +264,7 @@ def _prepare_while_waiting(
 def _ingest_one(
     con, delivery_file: DeliveryFile, prepared: _Prepared, file_seq: int, load_seq: int, summary
 ) -> steps.FileOutcome:
-    source = str(delivery_file.path)
+    source = display_name(str(delivery_file.path))  # stored and shown: no control characters
     now = dt.datetime.now(dt.UTC)
     digest = prepared.digest
     # asked again now: a file prepared early may repeat the bytes of one loaded since
@@ -286,8 +287,7 @@ def _ingest_one(
             at=now,
         )
         return steps.FileOutcome(source, delivery_file.entity, "rejected", str(prepared.rejected))
-    extra = prepared.extra_columns
-    message = f"ignored unknown column(s): {', '.join(extra)}" if extra else ""
+    message = unknown_columns_note(prepared.extra_columns)
     result = load_task(
         con,
         prepared.plan,

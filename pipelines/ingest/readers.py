@@ -20,15 +20,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipelines.ingest import rejection
+from pipelines.ingest.rejection import FileRejected, display_name
 from pipelines.schema import ENTITIES, ColumnType
+
+__all__ = ["FileRejected", "RawTable", "read_delivery_file"]
 
 ROW_NUMBER = "_row_number"
 READ_ERROR = "_read_error"
 """Set on a row that could not be read (e.g. a JSONL line that is not an object)."""
-
-
-class FileRejected(Exception):
-    """The whole file is refused; the message says which file and why."""
 
 
 @dataclass
@@ -47,49 +47,42 @@ def read_delivery_file(
     a longer one rejects the file before anything is parsed.
     """
     readers = {"csv": _read_csv, "jsonl": _read_jsonl, "xlsx": _read_xlsx, "parquet": _read_parquet}
+    name = display_name(path.name)
     if max_line_bytes is None:
         from pipelines.settings import get_settings
 
         max_line_bytes = get_settings().max_line_bytes
     try:
         if path.stat().st_size == 0:
-            raise FileRejected(f"{path.name}: the file is empty (0 bytes)")
+            raise FileRejected(f"{name}: the file is empty (0 bytes)")
         if fmt in ("csv", "jsonl"):
             _check_text_file(path, max_line_bytes)
         frame = readers[fmt](path, entity)
     except FileRejected:
         raise
     except Exception as exc:  # any parser failure is a clear per-file message, never a crash
-        raise FileRejected(
-            f"cannot read {path.name} as {fmt}: {type(exc).__name__}: {exc}"
-        ) from exc
-    return _check_columns(frame, entity, path.name)
+        raise FileRejected(rejection.unreadable(name, fmt, exc)) from exc
+    return _check_columns(frame, entity, name)
 
 
 def _normalise_header(name: object) -> str:
     return str(name).strip().lower()
 
 
-def _reject_duplicate_headers(names: list[str], file_name: str) -> None:
+def _reject_duplicate_headers(names: list[str], file_name: str, entity: str) -> None:
     seen: set[str] = set()
     dupes = sorted({n for n in names if n in seen or seen.add(n)})
     if dupes:
-        raise FileRejected(
-            f"{file_name}: duplicate column name(s) {', '.join(dupes)} "
-            "(names are compared trimmed and case-insensitively)"
-        )
+        raise FileRejected(rejection.duplicate_columns(file_name, entity, dupes))
 
 
 def _check_columns(frame: pd.DataFrame, entity: str, file_name: str) -> RawTable:
     columns = [c for c in frame.columns if c not in (ROW_NUMBER, READ_ERROR)]
-    _reject_duplicate_headers(columns, file_name)
+    _reject_duplicate_headers(columns, file_name, entity)
     contract = ENTITIES[entity]
     missing = [c for c in contract.required if c not in columns]
     if missing:
-        raise FileRejected(
-            f"{file_name}: missing required column(s) {', '.join(missing)} for {entity} "
-            f"(found: {', '.join(columns) or 'no columns'})"
-        )
+        raise FileRejected(rejection.missing_columns(file_name, entity, columns, missing))
     extra = [c for c in columns if c not in contract.column_names]
     for col in contract.column_names:  # absent optional columns read as blank
         if col not in frame.columns:
@@ -143,13 +136,14 @@ def _check_text_file(path: Path, max_line_bytes: int) -> None:
     A 50 MB file without a newline would otherwise be decoded, copied and handed to the
     parsers as one line; here it costs one 1 MiB chunk past the limit.
     """
+    name = display_name(path.name)
     with path.open("rb") as fh:
         head = fh.read(_SNIFF_BYTES)
         if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-            raise FileRejected(f"{path.name}: UTF-16 text, not UTF-8; export it as UTF-8")
+            raise FileRejected(f"{name}: UTF-16 text, not UTF-8; export it as UTF-8")
         if b"\x00" in head:
             raise FileRejected(
-                f"{path.name}: binary content (NUL bytes), not a text file; "
+                f"{name}: binary content (NUL bytes), not a text file; "
                 "is it really a .csv/.jsonl export?"
             )
         line_no, current, chunk = 1, 0, head  # current: bytes of the open line so far
@@ -171,7 +165,8 @@ def _check_text_file(path: Path, max_line_bytes: int) -> None:
 
 def _line_too_long(path: Path, line_no: int, max_line_bytes: int) -> None:
     raise FileRejected(
-        f"{path.name}: line {line_no} is longer than {max_line_bytes:,} bytes (setting "
+        f"{display_name(path.name)}: line {line_no} is longer than {max_line_bytes:,} bytes "
+        "(setting "
         "max_line_bytes); is the file cut or missing its line breaks?"
     )
 
@@ -179,14 +174,14 @@ def _line_too_long(path: Path, line_no: int, max_line_bytes: int) -> None:
 def _decode(path: Path) -> str:
     data = path.read_bytes()
     if not data.strip():
-        raise FileRejected(f"{path.name}: the file is empty (only blank space)")
+        raise FileRejected(f"{display_name(path.name)}: the file is empty (only blank space)")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         raise FileRejected(
-            f"{path.name}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}, "
-            f"line {line}); export it as UTF-8"
+            f"{display_name(path.name)}: not UTF-8 text (byte 0x{data[exc.start]:02x} at "
+            f"offset {exc.start}, line {line}); export it as UTF-8"
         ) from exc
 
 
@@ -214,7 +209,8 @@ def _read_csv_python(path: Path, entity: str) -> pd.DataFrame:
     text = _decode(path)
     delimiter, fields = _csv_header(text.split("\n", 1)[0])
     names = [_normalise_header(c) for c in fields]
-    _reject_duplicate_headers(names, path.name)  # pandas would silently rename them
+    # pandas would silently rename them
+    _reject_duplicate_headers(names, display_name(path.name), entity)
     frame = pd.read_csv(
         io.StringIO(text),
         sep=delimiter,
@@ -430,10 +426,10 @@ def _read_jsonl_python(path: Path, entity: str) -> pd.DataFrame:
             row[READ_ERROR] = "; ".join(problems)
         rows.append(row)
     if not rows:
-        raise FileRejected(f"{path.name}: no JSON lines")
+        raise FileRejected(f"{display_name(path.name)}: no JSON lines")
     keys = {k for r in rows for k in r} - {ROW_NUMBER, READ_ERROR}
     if not keys and all(READ_ERROR in r for r in rows):
-        raise FileRejected(f"{path.name}: no line is a JSON object")
+        raise FileRejected(f"{display_name(path.name)}: no line is a JSON object")
     frame = pd.DataFrame.from_records(rows)
     if READ_ERROR not in frame:
         frame[READ_ERROR] = None
@@ -468,9 +464,9 @@ def _read_xlsx(path: Path, entity: str) -> pd.DataFrame:
         rows = sheet.iter_rows(values_only=True)
         header = next(rows, None)
         if header is None:
-            raise FileRejected(f"{path.name}: the first sheet is empty")
+            raise FileRejected(f"{display_name(path.name)}: the first sheet is empty")
         names = [_normalise_header(h) if h is not None else "" for h in header]
-        _reject_duplicate_headers([n for n in names if n], path.name)
+        _reject_duplicate_headers([n for n in names if n], display_name(path.name), entity)
         records = []
         for row_no, values in enumerate(rows, start=2):
             if values is None or all(v is None or str(v).strip() == "" for v in values):
@@ -494,7 +490,9 @@ def _read_parquet(path: Path, entity: str) -> pd.DataFrame:
     import pyarrow.parquet as pq
 
     table = pq.read_table(path)
-    _reject_duplicate_headers([_normalise_header(n) for n in table.column_names], path.name)
+    _reject_duplicate_headers(
+        [_normalise_header(n) for n in table.column_names], display_name(path.name), entity
+    )
     types = {c.name: c.type for c in ENTITIES[entity].columns}
     columns: dict[str, pa.Array] = {}
     for name, col in zip(table.column_names, table.columns, strict=True):
@@ -504,16 +502,16 @@ def _read_parquet(path: Path, entity: str) -> pd.DataFrame:
         if pa.types.is_list(col.type) or pa.types.is_large_list(col.type):
             item = col.type.value_type
             if types[header] != "list" or pa.types.is_nested(item):
+                name = display_name(path.name)
                 raise FileRejected(
-                    f"{path.name}: column {name!r} holds lists ({col.type}); "
-                    f"{header} takes a single value per row"
+                    f"{name}: column {header} holds lists; it takes a single value per row"
                     if types[header] != "list"
-                    else f"{path.name}: column {name!r} holds nested lists ({col.type})"
+                    else f"{name}: column {header} holds lists of nested values"
                 )
             col = pc.binary_join(pc.cast(col, pa.list_(pa.string())), ";")
         elif pa.types.is_nested(col.type):
             raise FileRejected(
-                f"{path.name}: column {name!r} holds nested values ({col.type}); "
+                f"{display_name(path.name)}: column {header} holds nested values; "
                 "only single values (text, numbers, dates, booleans) can be read"
             )
         elif pa.types.is_boolean(col.type):

@@ -15,6 +15,7 @@ from pipelines.ingest.discover import DeliveryFile
 from pipelines.ingest.normalise import normalise
 from pipelines.ingest.prepare import FilePlan, combine_reasons, plan_file
 from pipelines.ingest.readers import FileRejected, RawTable, read_delivery_file
+from pipelines.ingest.rejection import display_name
 from pipelines.settings import Settings
 from pipelines.store.loader import FileResult, log_file
 from pipelines.validation.rows import ValidationOutcome, suite_parameters, validate_frame
@@ -64,7 +65,7 @@ def already_loaded(con: duckdb.DuckDBPyConnection, content_hash: str) -> str | N
 
 def read_file(delivery_file: DeliveryFile) -> RawTable:
     if delivery_file.problem:
-        raise FileRejected(f"{delivery_file.path.name}: {delivery_file.problem}")
+        raise FileRejected(f"{display_name(delivery_file.path.name)}: {delivery_file.problem}")
     assert delivery_file.entity and delivery_file.format
     return read_delivery_file(delivery_file.path, delivery_file.entity, delivery_file.format)
 
@@ -97,7 +98,7 @@ def record_rejection(
             run_id=run_id,
             load_seq=load_seq,
             file_seq=file_seq,
-            source_file=str(delivery_file.path),
+            source_file=display_name(str(delivery_file.path)),
             content_hash=content_hash,
             entity=delivery_file.entity,
             loaded_at=at,
