@@ -112,6 +112,12 @@ class Settings:
     max_line_bytes: int = 1_048_576
     """A CSV or JSONL line longer than this (in bytes) rejects its file before parsing: a
     runaway line (e.g. a 50 MB file without a newline) must not exhaust memory or hang."""
+    min_started_at: dt.date = dt.date(1990, 1, 1)
+    """A session may not start before this date (midnight in the clinic's time zone)."""
+    read_timeout_s: float = 300.0
+    """A file read in the reader process (every XLSX file, in `outcomes ingest` and
+    `outcomes serve`) that takes longer than this is stopped and the file rejected; the
+    other formats' readers are bounded by the file's size (docs/reliability.md)."""
 
     # --- derived tables (docs/loading.md, "Keeping the marts up to date") ----------------
     incremental_marts: bool = True
@@ -131,6 +137,9 @@ class Settings:
     """At most this many rows of an ad-hoc query are returned."""
 
     # --- security and privacy (docs/security.md) ------------------------------------------
+    secrets_dir: Path = Path("data/secrets")
+    """Folder of the secret keys. Nothing under it is ever read as a delivery (neither are
+    the key files, the users database or the warehouse, wherever they are)."""
     users_db: Path = Path("data/users.db")
     """Dashboard accounts and the audit trail (SQLite). Beside the warehouse, never inside
     it: a load replaces the warehouse file as a whole."""
