@@ -114,6 +114,14 @@ class Settings:
     runaway line (e.g. a 50 MB file without a newline) must not exhaust memory or hang."""
     min_started_at: dt.date = dt.date(1990, 1, 1)
     """A session may not start before this date (midnight in the clinic's time zone)."""
+    xlsx_max_rows: int = 1_048_576
+    """An XLSX file whose first sheet reaches beyond this row (declared or found) is
+    rejected before its rows are read (Excel's own limit by default: rows with no cell cost
+    almost nothing; lower it to refuse big sheets sooner)."""
+    xlsx_max_columns: int = 1_024
+    """An XLSX file whose first sheet reaches beyond this column (declared or found) is
+    rejected before its rows are read: a single formatted cell at XFD1048576 would
+    otherwise make every row 16,384 cells wide and the read take minutes."""
     read_timeout_s: float = 300.0
     """A file read in the reader process (every XLSX file, in `outcomes ingest` and
     `outcomes serve`) that takes longer than this is stopped and the file rejected; the
