@@ -78,10 +78,10 @@ def _run_ingest(paths: list[Path], db: Path | None):
     with console.status(f"loading {shown} …", spinner="dots"):
         from pipelines.flows import ingest_flow
         from pipelines.report import summary_lines, summary_table
-        from pipelines.store.connection import NotAWarehouse, WarehouseBusy
+        from pipelines.store.connection import NotAWarehouse, WarehouseBusy, load_lock
 
-        try:
-            with without_flow_heartbeats():
+        try:  # the lock first: a busy warehouse is said before any flow run starts
+            with load_lock(warehouse, settings.load_lock_wait_s), without_flow_heartbeats():
                 summary = ingest_flow([str(p) for p in paths], str(db) if db else None)
         except WarehouseBusy as exc:
             console.print(f"[red]{escape(str(exc))}[/]")
