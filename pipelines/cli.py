@@ -60,7 +60,11 @@ def _run_ingest(paths: list[Path], db: Path | None):
     from rich.markup import escape
 
     from pipelines.ingest.rejection import display_name
-    from pipelines.prefect_env import configure_prefect, without_flow_heartbeats
+    from pipelines.prefect_env import (
+        configure_prefect,
+        start_temporary_api,
+        without_flow_heartbeats,
+    )
     from pipelines.settings import get_settings
 
     console = Console()
@@ -82,6 +86,7 @@ def _run_ingest(paths: list[Path], db: Path | None):
 
         try:  # the lock first: a busy warehouse is said before any flow run starts
             with load_lock(warehouse, settings.load_lock_wait_s), without_flow_heartbeats():
+                start_temporary_api()
                 summary = ingest_flow([str(p) for p in paths], str(db) if db else None)
         except WarehouseBusy as exc:
             console.print(f"[red]{escape(str(exc))}[/]")
@@ -234,7 +239,7 @@ def serve(
     load leaves the files in the inbox and is tried again after inbox_retry_seconds.
     Runs until Ctrl-C or SIGTERM.
     """
-    from pipelines.prefect_env import configure_prefect
+    from pipelines.prefect_env import configure_prefect, start_temporary_api
     from pipelines.settings import get_settings
 
     settings = get_settings()
@@ -244,6 +249,7 @@ def serve(
 
     warehouse = db or settings.db_path
     try:
+        start_temporary_api()  # dies with this process (kill -9 included)
         worker.serve(
             warehouse,
             inbox or settings.path("inbox_dir"),

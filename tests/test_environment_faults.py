@@ -187,5 +187,7 @@ def test_a_second_load_while_one_holds_the_lock(examples_warehouse, delivery, wo
     assert proc.returncode == 3, proc.output
     assert f"another `outcomes ingest` is loading into {db}" in proc.output, proc.output
     # only the clear message: no Prefect traceback before it
-    assert "Traceback" not in proc.output and len(proc.output.strip().splitlines()) <= 3, proc.output
+    assert "Traceback" not in proc.output and len(proc.output.strip().splitlines()) <= 3, (
+        proc.output
+    )
     assert_untouched(db, before, snapshot)
