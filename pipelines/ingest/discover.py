@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -62,12 +61,3 @@ def discover(paths: list[Path], own: OwnFiles | None = None) -> list[DeliveryFil
         found.append(replace(classify(path), problem=why, refused=True) if why else classify(path))
     rank = {e: i for i, e in enumerate(ENTITY_ORDER)}
     return sorted(found, key=lambda f: (rank.get(f.entity or "", len(rank)), str(f.path)))
-
-
-def content_hash(path: Path) -> str:
-    """sha256 of the file's bytes: the identity used for idempotent re-delivery."""
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
