@@ -27,8 +27,7 @@ from typing import Any, TypeVar
 import duckdb
 import pandas as pd
 
-from pipelines.settings import COHORTS, METRICS, get_settings
-from pipelines.store.connection import analyst_copy_path
+from pipelines.settings import COHORTS, METRICS, analyst_copy_path, get_settings
 
 T = TypeVar("T")
 

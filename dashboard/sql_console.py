@@ -51,8 +51,7 @@ from dashboard.sql_guards import (
     other_relations,
     strip_comments,
 )
-from pipelines.settings import Settings, get_settings
-from pipelines.store.connection import analyst_copy_path
+from pipelines.settings import Settings, analyst_copy_path, get_settings
 from pipelines.warehouse.views import sql_literal
 
 __all__ = [

@@ -7,6 +7,7 @@ Heavy imports (pandas, Prefect, GX, Dash) happen inside the subcommands so that
 from __future__ import annotations
 
 import gc
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -58,13 +59,19 @@ def _run_ingest(paths: list[Path], db: Path | None):
     from rich.console import Console
     from rich.markup import escape
 
-    from pipelines.prefect_env import configure_prefect, without_flow_heartbeats
+    from pipelines.ingest.rejection import display_name
+    from pipelines.prefect_env import (
+        configure_prefect,
+        start_temporary_api,
+        without_flow_heartbeats,
+    )
     from pipelines.settings import get_settings
 
     console = Console()
-    missing = [str(p) for p in paths if not p.exists()]
+    shown = escape(", ".join(display_name(str(p)) for p in paths))
+    missing = [display_name(str(p)) for p in paths if not os.path.lexists(p)]
     if missing:
-        console.print(f"[red]no such file or folder: {', '.join(missing)}[/]")
+        console.print(f"[red]no such file or folder: {escape(', '.join(missing))}[/]")
         raise typer.Exit(2)
     settings = get_settings()
     from pipelines.store.connection import (
@@ -82,13 +89,14 @@ def _run_ingest(paths: list[Path], db: Path | None):
     configure_prefect(settings)
 
     state_before = file_state(warehouse)
-    with console.status(f"loading {', '.join(str(p) for p in paths)} …", spinner="dots"):
+    with console.status(f"loading {shown} …", spinner="dots"):
         from pipelines.flows import ingest_flow
         from pipelines.report import summary_lines, summary_table
-        from pipelines.store.connection import WarehouseBusy
+        from pipelines.store.connection import WarehouseBusy, load_lock
 
-        try:
-            with without_flow_heartbeats():
+        try:  # the lock first: a busy warehouse is said before any flow run starts
+            with load_lock(warehouse, settings.load_lock_wait_s), without_flow_heartbeats():
+                start_temporary_api()
                 summary = ingest_flow([str(p) for p in paths], str(warehouse))
         except WarehouseBusy as exc:
             console.print(f"[red]{escape(str(exc))}[/]")
@@ -263,7 +271,7 @@ def serve(
     load leaves the files in the inbox and is tried again after inbox_retry_seconds.
     Runs until Ctrl-C or SIGTERM.
     """
-    from pipelines.prefect_env import configure_prefect
+    from pipelines.prefect_env import configure_prefect, start_temporary_api
     from pipelines.settings import get_settings
 
     settings = get_settings()
@@ -273,6 +281,7 @@ def serve(
 
     warehouse = db or settings.db_path
     try:
+        start_temporary_api()  # dies with this process (kill -9 included)
         worker.serve(
             warehouse,
             inbox or settings.path("inbox_dir"),

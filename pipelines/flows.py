@@ -22,13 +22,15 @@ from prefect.cache_policies import NONE
 from pipelines.crash_points import crash_point
 from pipelines.folders import remove_if_empty
 from pipelines.ingest import run as steps
-from pipelines.ingest.discover import DeliveryFile, content_hash, discover
+from pipelines.ingest.discover import DeliveryFile, discover
 from pipelines.ingest.prepare import FilePlan
 from pipelines.ingest.read_ahead import READ_AHEAD_FORMATS, ReadAhead
 from pipelines.ingest.readers import FileRejected
-from pipelines.settings import Settings, get_settings
+from pipelines.ingest.rejection import display_name, unknown_columns_note
+from pipelines.ingest.safe_files import entries, own_files
+from pipelines.ingest.snapshot import FileState, Snapshot, take_snapshot
+from pipelines.settings import Settings, analyst_copy_path, get_settings
 from pipelines.store.connection import (
-    analyst_copy_path,
     discard,
     load_lock,
     open_working_copy,
@@ -58,16 +60,18 @@ def _transient_io_error(task, task_run, state) -> bool:
     return False
 
 
-@task(name="read file", retries=2, retry_delay_seconds=1, retry_condition_fn=_transient_io_error,
-      **TASK)  # fmt: skip
-def read_file_task(delivery_file: DeliveryFile, ahead: ReadAhead | None = None):
-    read = ahead.read(delivery_file) if ahead is not None else None  # a retry reads here
-    return read if read is not None else steps.read_file(delivery_file)
+@task(name="read file", **TASK)
+def read_file_task(delivery_file: DeliveryFile, snapshot: Snapshot, ahead: ReadAhead):
+    """Parse the bytes that were hashed; XLSX in the reader process, under its time limit."""
+    if delivery_file.problem is None and delivery_file.format in READ_AHEAD_FORMATS:
+        return ahead.read(delivery_file, snapshot)
+    return steps.read_file(delivery_file, snapshot)
 
 
-@task(name="hash file", retries=2, retry_delay_seconds=1, **TASK)
-def hash_file_task(path: Path) -> str:
-    return content_hash(path)
+@task(name="read and hash file", retries=2, retry_delay_seconds=1,
+      retry_condition_fn=_transient_io_error, **TASK)  # fmt: skip
+def snapshot_task(delivery_file: DeliveryFile, settings: Settings) -> Snapshot:
+    return steps.snapshot(delivery_file, settings.max_line_bytes)
 
 
 @task(name="validate rows (GX)", **TASK)
@@ -203,8 +207,8 @@ def ingest_flow(
         con = open_working_copy(db_path)
         try:
             load_seq = _start_run(con, summary.run_id, started)
-            files = discover([Path(p) for p in paths])
-            with ReadAhead(_to_read_ahead(con, files), settings.max_line_bytes) as ahead:
+            files = discover([Path(p) for p in paths], own_files(settings, db_path))
+            with ReadAhead(_to_read_ahead(con, files), settings.read_timeout_s) as ahead:
                 if ahead.pending:  # while the worker reads, import GX (the first validation would)
                     get_context()
                 early: dict[int, _Prepared] = {}  # files prepared while the worker read
@@ -232,15 +236,19 @@ def ingest_flow(
     return summary
 
 
-def _to_read_ahead(con, files: list[DeliveryFile]) -> list[DeliveryFile]:
-    """The files worth reading in the worker: a readable format it helps, not loaded before."""
-    return [
-        f
-        for f in files
-        if f.problem is None
-        and f.format in READ_AHEAD_FORMATS
-        and not steps.already_loaded(con, content_hash(f.path))
-    ]
+def _to_read_ahead(con, files: list[DeliveryFile]) -> list[tuple[DeliveryFile, Snapshot]]:
+    """The files worth reading in the reader process at once, with their bytes: a format it
+    reads, not loaded before (a file that cannot be read now says why in its turn)."""
+    reads = []
+    for f in files:
+        if f.problem is None and f.format in READ_AHEAD_FORMATS:
+            try:
+                snap = take_snapshot(f.path)
+            except (FileRejected, OSError):
+                continue
+            if not steps.already_loaded(con, snap.digest):
+                reads.append((f, snap))
+    return reads
 
 
 @dataclass
@@ -248,6 +256,8 @@ class _Prepared:
     """A file hashed, read, typed, validated and planned — or why it goes no further."""
 
     digest: str | None
+    state: FileState | None = None
+    """The file as it was read (identity, size, time): the inbox archives only that file."""
     loaded_as: str | None = None
     """The file these exact bytes were loaded under before: the file is skipped."""
     rejected: FileRejected | None = None
@@ -259,18 +269,25 @@ class _Prepared:
 def _prepare(
     con, delivery_file: DeliveryFile, settings: Settings, load_time: dt.datetime, ahead: ReadAhead
 ) -> _Prepared:
-    """Everything before the file's transaction (no write to the warehouse)."""
-    digest = None
+    """Everything before the file's transaction (no write to the warehouse). A refused
+    file (a link, a FIFO, one of our own files) is never opened."""
+    if delivery_file.refused:
+        return _Prepared(None, rejected=steps.refused(delivery_file))
+    digest = state = None
     try:
-        digest = hash_file_task(delivery_file.path)
+        snap = ahead.snapshot(delivery_file) or snapshot_task(delivery_file, settings)
+        digest, state = snap.digest, snap.state
         if delivery_file.problem is None and (earlier := steps.already_loaded(con, digest)):
-            return _Prepared(digest, loaded_as=earlier)
-        raw = read_file_task(delivery_file, ahead)
+            return _Prepared(digest, state, loaded_as=earlier)
+        raw = read_file_task(delivery_file, snap, ahead)
+        del snap  # its bytes are not needed past the read
         crash_point("after_read")
         plan, gx_outcome = validate_task(raw, delivery_file.entity, settings, load_time)
     except FileRejected as exc:
-        return _Prepared(digest, rejected=exc)
-    return _Prepared(digest, plan=plan, gx_outcome=gx_outcome, extra_columns=raw.extra_columns)
+        return _Prepared(digest, state, rejected=exc)
+    return _Prepared(
+        digest, state, plan=plan, gx_outcome=gx_outcome, extra_columns=raw.extra_columns
+    )
 
 
 def _prepare_while_waiting(
@@ -291,17 +308,19 @@ def _prepare_while_waiting(
 def _ingest_one(
     con, delivery_file: DeliveryFile, prepared: _Prepared, file_seq: int, load_seq: int, summary
 ) -> steps.FileOutcome:
-    source = str(delivery_file.path)
+    source = display_name(str(delivery_file.path))  # stored and shown: no control characters
     now = dt.datetime.now(dt.UTC)
     digest = prepared.digest
     # asked again now: a file prepared early may repeat the bytes of one loaded since
     earlier = prepared.loaded_as or (
         steps.already_loaded(con, digest) if delivery_file.problem is None and digest else None
     )
+    read_as = {"path": delivery_file.path, "state": prepared.state}
     if earlier:
         return steps.FileOutcome(
-            source, delivery_file.entity, "skipped", f"same content as {earlier}, loaded before"
-        )
+            source, delivery_file.entity, "skipped", f"same content as {earlier}, loaded before",
+            **read_as,
+        )  # fmt: skip
     if prepared.rejected is not None:
         steps.record_rejection(
             con,
@@ -313,9 +332,9 @@ def _ingest_one(
             message=str(prepared.rejected),
             at=now,
         )
-        return steps.FileOutcome(source, delivery_file.entity, "rejected", str(prepared.rejected))
-    extra = prepared.extra_columns
-    message = f"ignored unknown column(s): {', '.join(extra)}" if extra else ""
+        message = str(prepared.rejected)
+        return steps.FileOutcome(source, delivery_file.entity, "rejected", message, **read_as)
+    message = unknown_columns_note(prepared.extra_columns)
     result = load_task(
         con,
         prepared.plan,
@@ -331,7 +350,7 @@ def _ingest_one(
         con, summary.run_id, prepared.gx_outcome, delivery_file.entity, source, now
     )
     crash_point("after_file_commit")
-    return steps.FileOutcome(source, delivery_file.entity, "loaded", message, result)
+    return steps.FileOutcome(source, delivery_file.entity, "loaded", message, result, **read_as)
 
 
 @flow(name="watch-inbox")
@@ -348,11 +367,25 @@ def watch_inbox_flow(
         return None
     summary = ingest_flow([str(p) for p in files], db, data_docs=False)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    for path in files:
+    done = [p for p in files if not _changed_since_read(p, summary)]
+    for path in done:
         _archive_task(path, archive_dir / stamp / path.relative_to(inbox_dir))
-    _remove_emptied_folders(inbox_dir, files)
+    _remove_emptied_folders(inbox_dir, done)
     build_docs_task(summary.started_at)  # the delivery is loaded and archived already
     return summary
+
+
+def _changed_since_read(path: Path, summary: steps.RunSummary) -> bool:
+    """Whether the file at `path` is no longer the one the run read (replaced or written
+    to since): it stays in the inbox and is loaded by the next look, instead of being
+    archived unread."""
+    read = next((f.state for f in summary.files if f.path == path), None)
+    if read is None or read == FileState.now(path):
+        return False
+    get_run_logger().warning(
+        "%s changed after it was read; left in the inbox for the next load", display_name(str(path))
+    )
+    return True
 
 
 def _remove_emptied_folders(inbox_dir: Path, files: list[Path]) -> None:
@@ -363,10 +396,11 @@ def _remove_emptied_folders(inbox_dir: Path, files: list[Path]) -> None:
 
 
 def inbox_files(inbox_dir: Path) -> list[Path]:
-    """The files waiting in the inbox, in name order: every file under it, at any depth,
+    """The files waiting in the inbox, in name order: every entry under it, at any depth,
+    that is not a folder (links, FIFOs … too: they are refused, recorded and archived),
     except those whose name starts with '.' (a file still being written under a hidden
-    name, e.g. rsync's, is not picked up before it is renamed)."""
-    return [p for p in sorted(inbox_dir.rglob("*")) if p.is_file() and not p.name.startswith(".")]
+    name, e.g. rsync's, is not picked up before it is renamed). Links are not followed."""
+    return entries(inbox_dir)
 
 
 @task(name="archive file", retries=2, retry_delay_seconds=1, **TASK)

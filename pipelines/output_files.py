@@ -24,7 +24,8 @@ class OutputRefused(ValueError):
 
 def protected_files(settings: Settings, warehouse: Path) -> list[Path]:
     """The product's own files for a warehouse: never an output path."""
-    from pipelines.store.connection import analyst_copy_path, working_copy_path
+    from pipelines.settings import analyst_copy_path
+    from pipelines.store.connection import working_copy_path
 
     analyst = analyst_copy_path(warehouse)
     beside = [

@@ -7,12 +7,16 @@ and export ``PREFECT_API_URL=http://127.0.0.1:4200/api``; nothing else changes.
 
 from __future__ import annotations
 
+import ctypes
 import os
+import signal
+import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import Any
 
 from pipelines.local_process import free_port, serving
 from pipelines.settings import Settings
@@ -47,6 +51,62 @@ def without_flow_heartbeats() -> Iterator[None]:
         yield
 
 
+PR_SET_PDEATHSIG = 1
+
+
+def dying_with_this_process() -> Callable[[], None] | None:
+    """A `preexec_fn` giving the child SIGKILL when this process dies, however it dies
+    (kill -9 included), on Linux; None elsewhere. Call it in the thread that starts the
+    child and outlives it (the signal comes when that thread ends)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    parent = os.getpid()
+
+    def preexec() -> None:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:  # the parent died before the signal was set up
+            os._exit(1)
+
+    return preexec
+
+
+class _PopenDyingWithUs:
+    """`subprocess` as Prefect's server module sees it while it starts the temporary
+    server: Popen gets `dying_with_this_process`, everything else is the real module."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(subprocess, name)
+
+    @staticmethod
+    def Popen(*args: Any, **kwargs: Any) -> subprocess.Popen:  # noqa: N802 - subprocess's name
+        return subprocess.Popen(*args, preexec_fn=dying_with_this_process(), **kwargs)
+
+
+def start_temporary_api() -> None:
+    """Start Prefect's temporary API server now, in this (the main) thread, so that it dies
+    with this process: when PREFECT_API_URL is not set, Prefect starts one at its first
+    call, and a kill -9 of `outcomes ingest` left it running. Call after
+    `configure_prefect`; nothing happens when a server URL is set."""
+    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED
+
+    if PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
+        return
+    from prefect.server.api import server as prefect_server
+
+    class DyingWithUs(prefect_server.SubprocessASGIServer):
+        """Prefect's temporary server (the same instance Prefect's client asks for),
+        started with a parent-death signal."""
+
+        def _run_uvicorn_command(self) -> subprocess.Popen:
+            prefect_server.subprocess = _PopenDyingWithUs()  # only for this one call
+            try:
+                return super()._run_uvicorn_command()
+            finally:
+                prefect_server.subprocess = subprocess
+
+    DyingWithUs().start()
+
+
 class LocalPrefectServer:
     """A `prefect server start` of our own on a free loopback port, for tests and benchmarks.
 
@@ -71,7 +131,14 @@ class LocalPrefectServer:
                    "--host", "127.0.0.1", "--port", str(port)]  # fmt: skip
         started = time.perf_counter()
         self._stack.enter_context(
-            serving(command, f"{self.url}/health", self.log_path, self.timeout_s, env=env)
+            serving(
+                command,
+                f"{self.url}/health",
+                self.log_path,
+                self.timeout_s,
+                env=env,
+                preexec_fn=dying_with_this_process(),
+            )  # fmt: skip
         )
         self.startup_s = time.perf_counter() - started
         return self

@@ -1,9 +1,15 @@
-"""The run summary a person reads after `outcomes ingest` (pure: summary in, text out)."""
+"""The run summary a person reads after `outcomes ingest` (pure: summary in, text out).
+
+File names and messages are printed with control characters escaped and as plain text
+(never rich markup): a file named ``\x1b[31m…`` or ``[red]…`` shows as written.
+"""
 
 from __future__ import annotations
 
 from rich.table import Table
+from rich.text import Text
 
+from pipelines.ingest.rejection import display_name
 from pipelines.ingest.run import RunSummary
 
 
@@ -18,7 +24,7 @@ def summary_table(summary: RunSummary) -> Table:
     for f in summary.files:
         r = f.result
         table.add_row(
-            f.source_file,
+            Text(display_name(f.source_file)),
             f.entity or "?",
             f"[{colours.get(f.status, 'white')}]{f.status}[/]",
             *(
@@ -41,5 +47,5 @@ def summary_lines(summary: RunSummary) -> list[str]:
         f"elapsed: {summary.elapsed_s:.1f} s",
     ]
     problems = [f for f in summary.files if f.status == "rejected" or f.message]
-    lines += [f"  {f.source_file}: {f.message}" for f in problems]
+    lines += [f"  {display_name(f.source_file)}: {display_name(f.message)}" for f in problems]
     return lines

@@ -112,6 +112,20 @@ class Settings:
     max_line_bytes: int = 1_048_576
     """A CSV or JSONL line longer than this (in bytes) rejects its file before parsing: a
     runaway line (e.g. a 50 MB file without a newline) must not exhaust memory or hang."""
+    min_started_at: dt.date = dt.date(1990, 1, 1)
+    """A session may not start before this date (midnight in the clinic's time zone)."""
+    xlsx_max_rows: int = 1_048_576
+    """An XLSX file whose first sheet reaches beyond this row (declared or found) is
+    rejected before its rows are read (Excel's own limit by default: rows with no cell cost
+    almost nothing; lower it to refuse big sheets sooner)."""
+    xlsx_max_columns: int = 1_024
+    """An XLSX file whose first sheet reaches beyond this column (declared or found) is
+    rejected before its rows are read: a single formatted cell at XFD1048576 would
+    otherwise make every row 16,384 cells wide and the read take minutes."""
+    read_timeout_s: float = 300.0
+    """A file read in the reader process (every XLSX file, in `outcomes ingest` and
+    `outcomes serve`) that takes longer than this is stopped and the file rejected; the
+    other formats' readers are bounded by the file's size (docs/reliability.md)."""
 
     # --- derived tables (docs/loading.md, "Keeping the marts up to date") ----------------
     incremental_marts: bool = True
@@ -136,6 +150,9 @@ class Settings:
     """DuckDB's memory limit while it runs an ad-hoc query (sorts, joins, aggregates)."""
 
     # --- security and privacy (docs/security.md) ------------------------------------------
+    secrets_dir: Path = Path("data/secrets")
+    """Folder of the secret keys. Nothing under it is ever read as a delivery (neither are
+    the key files, the users database or the warehouse, wherever they are)."""
     users_db: Path = Path("data/users.db")
     """Dashboard accounts and the audit trail (SQLite). Beside the warehouse, never inside
     it: a load replaces the warehouse file as a whole."""
@@ -167,6 +184,13 @@ class Settings:
     @property
     def db_path(self) -> Path:
         return self.path("db")
+
+
+def analyst_copy_path(db_path: Path) -> Path:
+    """Where the analysts' pseudonymised copy of the warehouse `db_path` lives: beside it,
+    `<name>.analyst.duckdb` (pipelines/warehouse/analyst_copy.py); it follows `--db`."""
+    stem = db_path.stem if db_path.suffix == ".duckdb" else db_path.name
+    return db_path.with_name(f"{stem}.analyst.duckdb")
 
 
 _PATH_FIELDS = {f.name for f in dataclasses.fields(Settings) if f.type in ("Path", Path)}

@@ -186,6 +186,10 @@ def test_a_second_load_while_one_holds_the_lock(examples_warehouse, delivery, wo
         proc = run_cli("ingest", str(delivery), "--db", str(db), api_url=prefect_api)
     assert proc.returncode == 3, proc.output
     assert f"another `outcomes ingest` is loading into {db}" in proc.output, proc.output
+    # only the clear message: no Prefect traceback before it
+    assert "Traceback" not in proc.output and len(proc.output.strip().splitlines()) <= 3, (
+        proc.output
+    )
     assert_untouched(db, before, snapshot)
 
 

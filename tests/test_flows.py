@@ -290,3 +290,40 @@ def test_serve_stopped_during_a_load_leaves_the_warehouse_and_the_inbox_as_they_
         assert worker.stop(signal.SIGTERM) != 0  # the run was interrupted, not finished
     assert inbox_files(inbox) == [inbox / "day-1" / "clients.csv"]
     assert not db_path.exists() and "loaded" not in worker.output
+
+
+def test_serve_refuses_links_and_fifos_and_keeps_a_file_changed_after_its_read(
+    serve, db_path, examples, tmp_path, query
+):
+    from pipelines.flows import inbox_files
+
+    inbox, gate = tmp_path / "inbox", tmp_path / "gate"
+    gate.mkdir()
+    worker = serve(OUTCOMES_TEST_PAUSE_AT=f"after_read:{gate}")
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    for name in ("clients.csv", "therapists.csv"):
+        shutil.copy(examples / name, staging / name)
+    os.mkfifo(staging / "sessions_pipe.csv")
+    (staging / "scores_link.jsonl").symlink_to(examples / "scores.jsonl")
+    staging.rename(inbox / "day-1")
+    deadline = time.monotonic() + 120
+    while not (gate / "reached").exists():  # the worker has read clients.csv: change it
+        assert time.monotonic() < deadline, worker.output
+        time.sleep(0.05)
+    clients = inbox / "day-1" / "clients.csv"
+    clients.write_text(clients.read_text() + "C777,,1990-05-06,,,,,,\n")
+    (gate / "go").touch()
+    worker.wait_for("loaded 4 file(s)")
+    worker.wait_for("loaded 1 file(s)")  # the changed file, at the next look
+    assert worker.stop(signal.SIGTERM) == 0
+    assert inbox_files(inbox) == []
+    archived = sorted(p.name for p in inbox_files(tmp_path / "archive"))
+    # clients.csv stayed in the inbox after the first load and was archived after the second
+    assert archived == ["clients.csv", "scores_link.jsonl", "sessions_pipe.csv", "therapists.csv"]
+    log = query(db_path, "SELECT source_file, status, content_hash FROM load_log")
+    rejected = {Path(f).name for f, status, _ in log if status == "rejected"}
+    assert rejected == {"scores_link.jsonl", "sessions_pipe.csv"}
+    hashes = {h for f, status, h in log if f.endswith("clients.csv") and status == "loaded"}
+    assert len(hashes) == 2
+    assert query(db_path, "SELECT count(*) FROM clients WHERE client_id = 'C777'") == [(1,)]

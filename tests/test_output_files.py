@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.output_files import OutputRefused, open_output, protected_files
-from pipelines.settings import get_settings
-from pipelines.store.connection import analyst_copy_path
+from pipelines.settings import analyst_copy_path, get_settings
 
 QUERY = "SELECT 1 AS one"
 

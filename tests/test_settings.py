@@ -15,6 +15,7 @@ def test_defaults_are_the_specs():
     assert (s.warmup_min_low, s.warmup_min_high) == (5, 10)
     assert (s.duration_min_low, s.duration_min_high) == (45, 75)
     assert s.db_path == PROJECT_ROOT / "data" / "warehouse.duckdb"
+    assert s.min_started_at == dt.date(1990, 1, 1)  # started_at not before 1990-01-01
 
 
 def test_toml_then_environment_override(tmp_path):

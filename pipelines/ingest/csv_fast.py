@@ -22,7 +22,6 @@ screened, and the file steps aside:
 from __future__ import annotations
 
 import codecs
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -42,10 +41,10 @@ longer than a block makes it fail, and the file takes the pandas path: 4 MB keep
 line the default ``max_line_bytes`` (1 MiB) lets through on the fast path."""
 
 
-def read_csv_fast(path: Path) -> pd.DataFrame | None:
-    """The frame of ``readers._read_csv_python`` for `path`, or None when Arrow cannot
-    reproduce it (the caller then takes the Python path)."""
-    frame = _read(path.read_bytes())
+def read_csv_fast(data: bytes | bytearray) -> pd.DataFrame | None:
+    """The frame of ``readers._read_csv_python`` for a file's bytes, or None when Arrow
+    cannot reproduce it (the caller then takes the Python path)."""
+    frame = _read(data)
     if frame is None:  # Arrow's allocator keeps freed blocks: give them back before pandas
         pa.default_memory_pool().release_unused()
     return frame

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from pipelines.ingest.safe_files import OwnFiles, entries, refusal
 from pipelines.schema import ENTITY_ORDER
 
 FORMATS_BY_SUFFIX: dict[str, str] = {
@@ -23,7 +23,10 @@ class DeliveryFile:
     entity: str | None
     format: str | None
     problem: str | None = None
-    """Why the file cannot be loaded at all (unknown entity or format), else None."""
+    """Why the file cannot be loaded at all (unknown entity or format, or refused), else None."""
+    refused: bool = False
+    """The file must not even be opened (not a regular file, or one of the product's own
+    files: pipelines/ingest/safe_files.py); its `problem` says why."""
 
 
 def classify(path: Path) -> DeliveryFile:
@@ -44,28 +47,17 @@ def classify(path: Path) -> DeliveryFile:
     return DeliveryFile(path, entity, fmt, "; ".join(problems) or None)
 
 
-def discover(paths: list[Path]) -> list[DeliveryFile]:
+def discover(paths: list[Path], own: OwnFiles | None = None) -> list[DeliveryFile]:
     """Every file under the given files/folders, in processing order.
 
     Order: entity (clients, therapists, sessions, scores), then path, so that within one
     load a later file of an entity (by name) corrects an earlier one. Unrecognised files
-    come last; hidden files (``.name``) are ignored.
+    come last; hidden files (``.name``) are ignored. Links, FIFOs, sockets, devices and
+    the product's own files (`own`) are listed as refused (safe_files.py).
     """
-    files: list[Path] = []
-    for p in paths:
-        if p.is_dir():
-            files.extend(f for f in sorted(p.rglob("*")) if f.is_file())
-        else:
-            files.append(p)
-    found = [classify(f) for f in files if not f.name.startswith(".")]
+    found = []
+    for path in (entry for p in paths for entry in entries(p)):
+        why = refusal(path, own)
+        found.append(replace(classify(path), problem=why, refused=True) if why else classify(path))
     rank = {e: i for i, e in enumerate(ENTITY_ORDER)}
     return sorted(found, key=lambda f: (rank.get(f.entity or "", len(rank)), str(f.path)))
-
-
-def content_hash(path: Path) -> str:
-    """sha256 of the file's bytes: the identity used for idempotent re-delivery."""
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

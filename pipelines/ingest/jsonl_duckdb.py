@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import codecs
 import json
-from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -65,10 +64,9 @@ _ASCII_WS = b" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
 """The ASCII characters ``str.strip`` removes: a line of only these is blank."""
 
 
-def read_jsonl_duckdb(path: Path, entity: str) -> pd.DataFrame | None:
-    """The frame of ``readers._read_jsonl_fast`` for `path`, or None when DuckDB cannot
-    reproduce it (the caller then takes the Python paths)."""
-    data = path.read_bytes()
+def read_jsonl_duckdb(data: bytes | bytearray, entity: str) -> pd.DataFrame | None:
+    """The frame of ``readers._read_jsonl_fast`` for a file's bytes, or None when DuckDB
+    cannot reproduce it (the caller then takes the Python paths)."""
     table = _line_table(data)
     if table is None:
         return None

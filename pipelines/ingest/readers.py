@@ -9,26 +9,22 @@ such as ``00731`` stay text. A file that cannot be read raises :class:`FileRejec
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipelines.ingest import rejection
+from pipelines.ingest.rejection import FileRejected, display_name
 from pipelines.schema import ENTITIES, ColumnType
 
 ROW_NUMBER = "_row_number"
 READ_ERROR = "_read_error"
 """Set on a row that could not be read (e.g. a JSONL line that is not an object)."""
-
-
-class FileRejected(Exception):
-    """The whole file is refused; the message says which file and why."""
 
 
 @dataclass
@@ -38,58 +34,60 @@ class RawTable:
     """Columns the file has that the entity does not know (ignored, reported)."""
 
 
+TEXT_FORMATS = frozenset({"csv", "jsonl"})
+"""Formats whose lines are checked as the file is read (snapshot.py)."""
+
+
 def read_delivery_file(
-    path: Path, entity: str, fmt: str, max_line_bytes: int | None = None
+    path: Path,
+    entity: str,
+    fmt: str,
+    max_line_bytes: int | None = None,
+    data: bytes | bytearray | None = None,
 ) -> RawTable:
     """Read `path` as `fmt` and check its columns against `entity`'s contract.
 
-    `max_line_bytes` (default: the ``max_line_bytes`` setting) bounds a CSV/JSONL line;
-    a longer one rejects the file before anything is parsed.
+    `data` is the file's bytes as the load read and hashed them (snapshot.py); without it
+    the file is read here the same way. `max_line_bytes` (default: the ``max_line_bytes``
+    setting) bounds a CSV/JSONL line; a longer one rejects the file before it is parsed.
     """
-    readers = {"csv": _read_csv, "jsonl": _read_jsonl, "xlsx": _read_xlsx, "parquet": _read_parquet}
-    if max_line_bytes is None:
-        from pipelines.settings import get_settings
+    from pipelines.ingest.read_parquet import read_parquet
+    from pipelines.ingest.read_xlsx import read_xlsx
+    from pipelines.ingest.snapshot import read_checked
 
-        max_line_bytes = get_settings().max_line_bytes
+    readers = {"csv": _read_csv, "jsonl": _read_jsonl, "xlsx": read_xlsx, "parquet": read_parquet}
+    name = display_name(path.name)
     try:
-        if path.stat().st_size == 0:
-            raise FileRejected(f"{path.name}: the file is empty (0 bytes)")
-        if fmt in ("csv", "jsonl"):
-            _check_text_file(path, max_line_bytes)
-        frame = readers[fmt](path, entity)
+        if data is None:
+            data = read_checked(path, max_line_bytes if fmt in TEXT_FORMATS else 0)
+        if len(data) == 0:
+            raise FileRejected(f"{name}: the file is empty (0 bytes)")
+        frame = readers[fmt](data, name, entity)
     except FileRejected:
         raise
     except Exception as exc:  # any parser failure is a clear per-file message, never a crash
-        raise FileRejected(
-            f"cannot read {path.name} as {fmt}: {type(exc).__name__}: {exc}"
-        ) from exc
-    return _check_columns(frame, entity, path.name)
+        raise FileRejected(rejection.unreadable(name, fmt, exc)) from exc
+    return _check_columns(frame, entity, name)
 
 
 def _normalise_header(name: object) -> str:
     return str(name).strip().lower()
 
 
-def _reject_duplicate_headers(names: list[str], file_name: str) -> None:
+def _reject_duplicate_headers(names: list[str], file_name: str, entity: str) -> None:
     seen: set[str] = set()
     dupes = sorted({n for n in names if n in seen or seen.add(n)})
     if dupes:
-        raise FileRejected(
-            f"{file_name}: duplicate column name(s) {', '.join(dupes)} "
-            "(names are compared trimmed and case-insensitively)"
-        )
+        raise FileRejected(rejection.duplicate_columns(file_name, entity, dupes))
 
 
 def _check_columns(frame: pd.DataFrame, entity: str, file_name: str) -> RawTable:
     columns = [c for c in frame.columns if c not in (ROW_NUMBER, READ_ERROR)]
-    _reject_duplicate_headers(columns, file_name)
+    _reject_duplicate_headers(columns, file_name, entity)
     contract = ENTITIES[entity]
     missing = [c for c in contract.required if c not in columns]
     if missing:
-        raise FileRejected(
-            f"{file_name}: missing required column(s) {', '.join(missing)} for {entity} "
-            f"(found: {', '.join(columns) or 'no columns'})"
-        )
+        raise FileRejected(rejection.missing_columns(file_name, entity, columns, missing))
     extra = [c for c in columns if c not in contract.column_names]
     for col in contract.column_names:  # absent optional columns read as blank
         if col not in frame.columns:
@@ -133,59 +131,16 @@ def _text_column(values: pd.Series | pa.ChunkedArray) -> pd.Series:
 
 # --- text files (CSV, JSONL) -------------------------------------------------------------
 
-_SNIFF_BYTES = 8192
-_CHUNK_BYTES = 1 << 20
 
-
-def _check_text_file(path: Path, max_line_bytes: int) -> None:
-    """Refuse binary content and over-long lines, streaming (never the whole file in memory).
-
-    A 50 MB file without a newline would otherwise be decoded, copied and handed to the
-    parsers as one line; here it costs one 1 MiB chunk past the limit.
-    """
-    with path.open("rb") as fh:
-        head = fh.read(_SNIFF_BYTES)
-        if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-            raise FileRejected(f"{path.name}: UTF-16 text, not UTF-8; export it as UTF-8")
-        if b"\x00" in head:
-            raise FileRejected(
-                f"{path.name}: binary content (NUL bytes), not a text file; "
-                "is it really a .csv/.jsonl export?"
-            )
-        line_no, current, chunk = 1, 0, head  # current: bytes of the open line so far
-        while chunk:
-            newlines = np.flatnonzero(np.frombuffer(chunk, dtype=np.uint8) == 0x0A)
-            if len(newlines):  # lengths of the lines that end in this chunk
-                ended = np.concatenate(([current + int(newlines[0])], np.diff(newlines) - 1))
-                over = np.flatnonzero(ended > max_line_bytes)
-                if len(over):
-                    _line_too_long(path, line_no + int(over[0]), max_line_bytes)
-                line_no += len(newlines)
-                current = len(chunk) - int(newlines[-1]) - 1
-            else:
-                current += len(chunk)
-            if current > max_line_bytes:
-                _line_too_long(path, line_no, max_line_bytes)
-            chunk = fh.read(_CHUNK_BYTES)
-
-
-def _line_too_long(path: Path, line_no: int, max_line_bytes: int) -> None:
-    raise FileRejected(
-        f"{path.name}: line {line_no} is longer than {max_line_bytes:,} bytes (setting "
-        "max_line_bytes); is the file cut or missing its line breaks?"
-    )
-
-
-def _decode(path: Path) -> str:
-    data = path.read_bytes()
+def _decode(data: bytes | bytearray, name: str) -> str:
     if not data.strip():
-        raise FileRejected(f"{path.name}: the file is empty (only blank space)")
+        raise FileRejected(f"{name}: the file is empty (only blank space)")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         raise FileRejected(
-            f"{path.name}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}, "
+            f"{name}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}, "
             f"line {line}); export it as UTF-8"
         ) from exc
 
@@ -199,22 +154,22 @@ def _csv_header(header: str) -> tuple[str, list[str]]:
     return delimiter, next(csv.reader([header], delimiter=delimiter))
 
 
-def _read_csv(path: Path, entity: str) -> pd.DataFrame:
+def _read_csv(data: bytes | bytearray, name: str, entity: str) -> pd.DataFrame:
     """The common file through Arrow's CSV reader (several times faster); any file it
     cannot read exactly as pandas does takes the pandas path."""
     from pipelines.ingest.csv_fast import read_csv_fast  # it imports this module
 
-    frame = read_csv_fast(path)
-    return frame if frame is not None else _read_csv_python(path, entity)
+    frame = read_csv_fast(data)
+    return frame if frame is not None else _read_csv_python(data, name, entity)
 
 
-def _read_csv_python(path: Path, entity: str) -> pd.DataFrame:
+def _read_csv_python(data: bytes | bytearray, name: str, entity: str) -> pd.DataFrame:
     """pandas' C parser: any file, with row numbers that follow quoted line breaks and
     skipped blank lines; it says why a file cannot be read."""
-    text = _decode(path)
+    text = _decode(data, name)
     delimiter, fields = _csv_header(text.split("\n", 1)[0])
     names = [_normalise_header(c) for c in fields]
-    _reject_duplicate_headers(names, path.name)  # pandas would silently rename them
+    _reject_duplicate_headers(names, name, entity)  # pandas would silently rename them
     frame = pd.read_csv(
         io.StringIO(text),
         sep=delimiter,
@@ -378,19 +333,19 @@ def _fast_chunk(
     return out
 
 
-def _read_jsonl(path: Path, entity: str) -> pd.DataFrame:
+def _read_jsonl(data: bytes | bytearray, name: str, entity: str) -> pd.DataFrame:
     """The common file through DuckDB's JSON reader (about ten times faster); any file
     it cannot read exactly as Python does takes the Python paths."""
     from pipelines.ingest.jsonl_duckdb import read_jsonl_duckdb  # it imports this module
 
-    frame = read_jsonl_duckdb(path, entity)
-    return frame if frame is not None else _read_jsonl_python(path, entity)
+    frame = read_jsonl_duckdb(data, entity)
+    return frame if frame is not None else _read_jsonl_python(data, name, entity)
 
 
-def _read_jsonl_python(path: Path, entity: str) -> pd.DataFrame:
+def _read_jsonl_python(data: bytes | bytearray, name: str, entity: str) -> pd.DataFrame:
     """Python's decoder: column by column for the common file, else row by row, saying
     why each faulty row could not be read."""
-    text = _decode(path)
+    text = _decode(data, name)
     lines = text.split("\n")  # only "\n" ends a line (see below)
     fast = _read_jsonl_fast(lines, entity)
     if fast is not None:
@@ -430,115 +385,11 @@ def _read_jsonl_python(path: Path, entity: str) -> pd.DataFrame:
             row[READ_ERROR] = "; ".join(problems)
         rows.append(row)
     if not rows:
-        raise FileRejected(f"{path.name}: no JSON lines")
+        raise FileRejected(f"{name}: no JSON lines")
     keys = {k for r in rows for k in r} - {ROW_NUMBER, READ_ERROR}
     if not keys and all(READ_ERROR in r for r in rows):
-        raise FileRejected(f"{path.name}: no line is a JSON object")
+        raise FileRejected(f"{name}: no line is a JSON object")
     frame = pd.DataFrame.from_records(rows)
     if READ_ERROR not in frame:
         frame[READ_ERROR] = None
-    return _blank_to_none(frame)
-
-
-# --- XLSX ------------------------------------------------------------------------------
-
-
-def _cell_to_text(value: object) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dt.datetime):
-        if value.time() == dt.time(0) and value.tzinfo is None:
-            return value.date().isoformat()  # a date cell
-        return value.isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def _read_xlsx(path: Path, entity: str) -> pd.DataFrame:
-    from openpyxl import load_workbook
-
-    workbook = load_workbook(path, read_only=True, data_only=True)
-    try:
-        sheet = workbook.worksheets[0]
-        rows = sheet.iter_rows(values_only=True)
-        header = next(rows, None)
-        if header is None:
-            raise FileRejected(f"{path.name}: the first sheet is empty")
-        names = [_normalise_header(h) if h is not None else "" for h in header]
-        _reject_duplicate_headers([n for n in names if n], path.name)
-        records = []
-        for row_no, values in enumerate(rows, start=2):
-            if values is None or all(v is None or str(v).strip() == "" for v in values):
-                continue
-            rec = {n: _cell_to_text(v) for n, v in zip(names, values, strict=False) if n}
-            rec[ROW_NUMBER] = row_no
-            records.append(rec)
-    finally:
-        workbook.close()
-    named = [n for n in names if n]
-    frame = pd.DataFrame.from_records(records, columns=[*named, ROW_NUMBER])
-    return _blank_to_none(frame)
-
-
-# --- Parquet ---------------------------------------------------------------------------
-
-
-def _read_parquet(path: Path, entity: str) -> pd.DataFrame:
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
-
-    table = pq.read_table(path)
-    _reject_duplicate_headers([_normalise_header(n) for n in table.column_names], path.name)
-    types = {c.name: c.type for c in ENTITIES[entity].columns}
-    columns: dict[str, pa.Array] = {}
-    for name, col in zip(table.column_names, table.columns, strict=True):
-        header = _normalise_header(name)
-        if header not in types:
-            continue  # ignored (and reported) anyway: its type does not matter
-        if pa.types.is_list(col.type) or pa.types.is_large_list(col.type):
-            item = col.type.value_type
-            if types[header] != "list" or pa.types.is_nested(item):
-                raise FileRejected(
-                    f"{path.name}: column {name!r} holds lists ({col.type}); "
-                    f"{header} takes a single value per row"
-                    if types[header] != "list"
-                    else f"{path.name}: column {name!r} holds nested lists ({col.type})"
-                )
-            col = pc.binary_join(pc.cast(col, pa.list_(pa.string())), ";")
-        elif pa.types.is_nested(col.type):
-            raise FileRejected(
-                f"{path.name}: column {name!r} holds nested values ({col.type}); "
-                "only single values (text, numbers, dates, booleans) can be read"
-            )
-        elif pa.types.is_boolean(col.type):
-            col = pc.if_else(col, "true", "false")
-        elif pa.types.is_timestamp(col.type):
-            seconds = pc.cast(col, pa.timestamp("s", col.type.tz), safe=False)
-            offset = "%z" if col.type.tz else ""
-            col = pc.strftime(seconds, format=f"%Y-%m-%dT%H:%M:%S{offset}")
-        elif pa.types.is_floating(col.type):
-            # 168.0 -> "168", 59.5 -> "59.5": the text a person would have typed; only
-            # where the int64 cast is exact (not 1e20, inf or nan)
-            col = pc.cast(col, pa.float64())
-            is_int = pc.and_(pc.equal(pc.floor(col), col), pc.less(pc.abs(col), 2.0**53))
-            small = pc.if_else(is_int, col, 0.0)
-            as_int = pc.cast(pc.cast(small, pa.int64()), pa.string())
-            col = pc.if_else(is_int, as_int, pc.cast(col, pa.string()))
-        elif not pa.types.is_string(col.type):
-            col = pc.cast(col, pa.string())
-        columns[header] = col
-    frame = pa.table(list(columns.values()), names=list(columns)).to_pandas()
-    if not columns:  # no known column: keep the row count for the contract check
-        frame = pd.DataFrame(index=range(table.num_rows))
-    # every column name counts for the contract check (extra ones are reported)
-    for name in table.column_names:
-        if _normalise_header(name) not in frame:
-            frame[_normalise_header(name)] = None
-    frame[ROW_NUMBER] = range(1, table.num_rows + 1)
     return _blank_to_none(frame)

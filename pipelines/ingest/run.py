@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import duckdb
 
 from pipelines.ingest.discover import DeliveryFile
 from pipelines.ingest.normalise import normalise
 from pipelines.ingest.prepare import FilePlan, combine_reasons, plan_file
-from pipelines.ingest.readers import FileRejected, RawTable, read_delivery_file
+from pipelines.ingest.readers import TEXT_FORMATS, FileRejected, RawTable, read_delivery_file
+from pipelines.ingest.rejection import display_name
+from pipelines.ingest.snapshot import FileState, Snapshot, take_snapshot
 from pipelines.settings import Settings
 from pipelines.store.loader import FileResult, log_file
 from pipelines.validation.rows import ValidationOutcome, suite_parameters, validate_frame
@@ -28,6 +31,9 @@ class FileOutcome:
     """loaded, rejected or skipped (same bytes loaded before)."""
     message: str = ""
     result: FileResult | None = None
+    path: Path | None = None
+    state: FileState | None = None
+    """The file as it was read (None when it was not): see flows.watch_inbox_flow."""
 
 
 @dataclass
@@ -62,11 +68,29 @@ def already_loaded(con: duckdb.DuckDBPyConnection, content_hash: str) -> str | N
     return row[0] if row else None
 
 
-def read_file(delivery_file: DeliveryFile) -> RawTable:
+def refused(delivery_file: DeliveryFile) -> FileRejected:
+    """The rejection of a file that cannot be loaded, from its name or kind."""
+    return FileRejected(f"{display_name(delivery_file.path.name)}: {delivery_file.problem}")
+
+
+def snapshot(delivery_file: DeliveryFile, max_line_bytes: int) -> Snapshot:
+    """The file's bytes and hash, its lines checked for the text formats. The bytes of a
+    file that will not be parsed (unknown name or format) are hashed, not kept."""
+    parsed = delivery_file.problem is None
+    lines = max_line_bytes if parsed and delivery_file.format in TEXT_FORMATS else None
+    return take_snapshot(delivery_file.path, keep=parsed, max_line_bytes=lines)
+
+
+def read_file(delivery_file: DeliveryFile, snap: Snapshot) -> RawTable:
+    """Parse the bytes of `snap` (the ones that were hashed)."""
     if delivery_file.problem:
-        raise FileRejected(f"{delivery_file.path.name}: {delivery_file.problem}")
-    assert delivery_file.entity and delivery_file.format
-    return read_delivery_file(delivery_file.path, delivery_file.entity, delivery_file.format)
+        raise refused(delivery_file)
+    if snap.rejection is not None:
+        raise snap.rejection
+    assert delivery_file.entity and delivery_file.format and snap.data is not None
+    return read_delivery_file(
+        delivery_file.path, delivery_file.entity, delivery_file.format, data=snap.data
+    )
 
 
 def validate_file(
@@ -97,7 +121,7 @@ def record_rejection(
             run_id=run_id,
             load_seq=load_seq,
             file_seq=file_seq,
-            source_file=str(delivery_file.path),
+            source_file=display_name(str(delivery_file.path)),
             content_hash=content_hash,
             entity=delivery_file.entity,
             loaded_at=at,

@@ -16,6 +16,7 @@ import errno
 import fcntl
 import os
 import shutil
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +24,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.crash_points import crash_point
+from pipelines.settings import analyst_copy_path
 from pipelines.store.ddl import ensure_schema
 
 
@@ -38,11 +40,10 @@ def working_copy_path(db_path: Path) -> Path:
     return db_path.with_name(db_path.name + ".next")
 
 
-def analyst_copy_path(db_path: Path) -> Path:
-    """Where the analysts' pseudonymised copy of the warehouse `db_path` lives: beside it
-    (pipelines/warehouse/analyst_copy.py)."""
-    stem = db_path.stem if db_path.suffix == ".duckdb" else db_path.name
-    return db_path.with_name(f"{stem}.analyst.duckdb")
+_HELD: dict[tuple[str, int], int] = {}
+"""Lock files held by this process, per thread, with how many holders: a load_lock inside
+one of the same thread passes (the CLI holds the lock around the flow run it starts, so a
+busy warehouse is said before any flow run, without Prefect's traceback)."""
 
 
 @contextlib.contextmanager
@@ -50,6 +51,14 @@ def load_lock(db_path: Path, wait_s: float = 0.0) -> Iterator[None]:
     """Hold the warehouse's load lock, waiting up to `wait_s` seconds for it."""
     db_path.parent.mkdir(parents=True, exist_ok=True)
     lock_path = db_path.with_name(db_path.name + ".lock")
+    key = (str(lock_path.resolve()), threading.get_ident())
+    if key in _HELD:
+        _HELD[key] += 1
+        try:
+            yield
+        finally:
+            _HELD[key] -= 1
+        return
     with lock_path.open("a+") as fh:
         deadline = time.monotonic() + wait_s
         while True:
@@ -63,9 +72,11 @@ def load_lock(db_path: Path, wait_s: float = 0.0) -> Iterator[None]:
                         "try again when it has finished"
                     ) from None
                 time.sleep(0.5)
+        _HELD[key] = 1
         try:
             yield
         finally:
+            del _HELD[key]
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 

@@ -37,7 +37,10 @@ def suite_parameters(settings: Settings, load_time: dt.datetime) -> dict[str, An
     """Values of the date-dependent rules for a load that starts at `load_time` (UTC)."""
     today = pd.Timestamp(load_time).tz_convert(settings.clinic_timezone).normalize()
     today = today.tz_localize(None)
+    earliest = pd.Timestamp(settings.min_started_at).tz_localize(settings.clinic_timezone)
     return {
+        "earliest_start": earliest.tz_convert("UTC"),  # midnight in the clinic's zone
+        "earliest_start_date": settings.min_started_at.isoformat(),  # for the reason's words
         "today": today,
         "oldest_birth_date": today - pd.DateOffset(years=settings.max_age_years),
         "latest_start": pd.Timestamp(load_time)
@@ -53,7 +56,7 @@ def _fmt(value: object) -> str:
     return str(value)
 
 
-def _reason(kind: str, kwargs: dict[str, Any], value: object) -> str:
+def _reason(kind: str, kwargs: dict[str, Any], value: object, parameters: dict[str, Any]) -> str:
     """A sentence a clinic owner understands, ending with the expectation's name."""
     column = kwargs.get("column", "")
     if kind == "expect_column_values_to_not_be_null":
@@ -64,6 +67,12 @@ def _reason(kind: str, kwargs: dict[str, Any], value: object) -> str:
         low, high = kwargs.get("min_value"), kwargs.get("max_value")
         if column == "birth_date":
             text = f"birth_date: {_fmt(value)} is in the future or more than the maximum age ago"
+        elif column == "started_at" and low is not None:
+            earliest = parameters.get("earliest_start_date", "the earliest allowed start")
+            text = (
+                f"started_at: {_fmt(value)} is before {earliest} in the clinic's time zone "
+                "(setting min_started_at)"
+            )
         elif column == "started_at":
             text = f"started_at: {_fmt(value)} is more than the allowed time after loading"
         elif low is None:
@@ -109,7 +118,7 @@ def validate_frame(
         column = kwargs.get("column")
         for pos in res.get("unexpected_index_list") or []:
             value = frame.at[pos, column] if column in frame else None
-            reasons[int(pos)].append(_reason(config.type, kwargs, value))
+            reasons[int(pos)].append(_reason(config.type, kwargs, value, parameters or {}))
     stats = result.statistics
     return ValidationOutcome(
         suite=suite,

@@ -7,7 +7,8 @@ and a test checks that the committed files match what this module builds.
 
 Rules that depend on the day of loading use suite parameters filled in at run time:
 ``oldest_birth_date``/``today`` (birth_date not in the future, age ≤ max_age_years) and
-``latest_start`` (started_at at most max_started_ahead_days after loading).
+``latest_start`` (started_at at most max_started_ahead_days after loading) and
+``earliest_start`` (started_at not before min_started_at, midnight in the clinic's zone).
 """
 
 from __future__ import annotations
@@ -69,6 +70,13 @@ def entity_expectations(entity: Entity) -> list[dict[str, Any]]:
                 "type": "expect_column_values_to_be_between",
                 "column": "started_at",
                 "max_value": {"$PARAMETER": "latest_start"},
+            }
+        )
+        out.append(  # a rule of its own, so that its reason says which bound was crossed
+            {
+                "type": "expect_column_values_to_be_between",
+                "column": "started_at",
+                "min_value": {"$PARAMETER": "earliest_start"},
             }
         )
     if entity.name == "scores":

@@ -34,9 +34,11 @@ def assert_identical(new: pd.DataFrame, old: pd.DataFrame) -> None:
 
 def _compare(path: Path) -> pd.DataFrame | None:
     """The Arrow frame, checked against the pandas path's; None when it stepped aside."""
-    new = read_csv_fast(path)
+    new = read_csv_fast(path.read_bytes())
     try:
-        old = _read_csv_python(path, "sessions")  # the entity does not change the read
+        old = _read_csv_python(
+            path.read_bytes(), path.name, "sessions"
+        )  # the entity does not change the read
     except Exception:  # FileRejected, pandas' ParserError, csv.Error: the file is refused
         assert new is None
         return None

@@ -147,9 +147,9 @@ def _raw_files(draw) -> bytes:
 
 def _compare(path: Path, entity: str) -> pd.DataFrame | None:
     """The DuckDB frame, checked against the Python path's; None when it stepped aside."""
-    new = read_jsonl_duckdb(path, entity)
+    new = read_jsonl_duckdb(path.read_bytes(), entity)
     try:
-        old = _read_jsonl_python(path, entity)
+        old = _read_jsonl_python(path.read_bytes(), path.name, entity)
     except (FileRejected, ValueError, UnicodeError, pa.ArrowException):
         assert new is None
         return None
@@ -185,7 +185,7 @@ def test_plain_file_with_blank_lines_crlf_bom_and_no_final_newline(tmp_path):
         '{"session_id": "  ", "pain": 0.25, "mobility": true}',
     ]
     path = _write(tmp_path, b"\xef\xbb\xbf" + "\r\n".join(lines).encode())
-    frame = read_jsonl_duckdb(path, "scores")
+    frame = read_jsonl_duckdb(path.read_bytes(), "scores")
     assert frame is None  # "session_id" and "Session_ID": two spellings, Python decides
     lines[3] = lines[3].replace("Session_ID", "session_id")
     path = _write(tmp_path, b"\xef\xbb\xbf" + "\r\n".join(lines).encode())

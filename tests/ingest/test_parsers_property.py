@@ -241,9 +241,9 @@ def test_jsonl_read_by_duckdb_equals_the_python_read(case, newline):
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"{entity}.jsonl"
         path.write_text(text.replace("\n", newline), encoding="utf-8")
-        fast = read_jsonl_duckdb(path, entity)
+        fast = read_jsonl_duckdb(path.read_bytes(), entity)
         try:
-            slow = _read_jsonl_python(path, entity)
+            slow = _read_jsonl_python(path.read_bytes(), path.name, entity)
         except FileRejected:
             assert fast is None
             return
@@ -319,8 +319,8 @@ def test_csv_read_by_arrow_equals_the_pandas_read(rows, delimiter, newline, blan
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "therapists.csv"
         _write_csv(path, rows, delimiter, newline, blank_after)
-        fast = read_csv_fast(path)
-        slow = _read_csv_python(path, "therapists")
+        fast = read_csv_fast(path.read_bytes())
+        slow = _read_csv_python(path.read_bytes(), path.name, "therapists")
     if fast is not None:
         pd.testing.assert_frame_equal(
             fast, slow, check_exact=True, check_index_type=True, check_column_type=True

@@ -1,4 +1,5 @@
-"""XLSX files read in a worker process: the same result (or rejection) as reading them here."""
+"""XLSX files read in a reader process: the same result (or rejection) as reading them here,
+from the bytes the run hashed, and never for longer than the time limit."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ import pytest
 from pipelines.ingest.discover import classify
 from pipelines.ingest.read_ahead import ReadAhead
 from pipelines.ingest.readers import FileRejected, read_delivery_file
+from pipelines.ingest.snapshot import take_snapshot
 
 MAX_LINE = 1 << 20
+TIMEOUT_S = 120.0
 
 
 def _clients_xlsx(path: Path) -> Path:
@@ -27,10 +30,14 @@ def _clients_xlsx(path: Path) -> Path:
     return path
 
 
+def _ahead(*files, timeout_s: float = TIMEOUT_S) -> ReadAhead:
+    return ReadAhead([(f, take_snapshot(f.path)) for f in files], timeout_s)
+
+
 def test_a_file_read_ahead_gives_what_reading_it_here_gives(tmp_path):
     f = classify(_clients_xlsx(tmp_path / "clients.xlsx"))
     here = read_delivery_file(f.path, f.entity, f.format, MAX_LINE)
-    with ReadAhead([f], MAX_LINE) as ahead:
+    with _ahead(f) as ahead:
         assert ahead.pending
         got = ahead.read(f)
         assert not ahead.pending
@@ -43,19 +50,35 @@ def test_a_rejection_in_the_worker_is_the_same_rejection(tmp_path):
     f.path.write_bytes(b"PK\x03\x04 not really a workbook")
     with pytest.raises(FileRejected) as here:
         read_delivery_file(f.path, f.entity, f.format, MAX_LINE)
-    with ReadAhead([f], MAX_LINE) as ahead, pytest.raises(FileRejected) as there:
+    with _ahead(f) as ahead, pytest.raises(FileRejected) as there:
         ahead.read(f)
     assert str(there.value) == str(here.value) and "clients.xlsx" in str(there.value)
 
 
-def test_files_not_read_ahead_and_a_dead_worker_leave_the_read_to_the_caller(tmp_path):
+def test_a_file_not_read_ahead_is_read_in_the_worker_when_asked(tmp_path):
     one = classify(_clients_xlsx(tmp_path / "clients.xlsx"))
-    other = classify(_clients_xlsx(tmp_path / "clients_b.xlsx"))
-    with ReadAhead([], MAX_LINE) as nothing:
-        assert not nothing.pending and nothing.read(one) is None
-    with ReadAhead([one], MAX_LINE) as ahead:
-        assert ahead.read(other) is None
+    with _ahead() as nothing:
+        assert not nothing.pending and nothing.snapshot(one) is None
+        got = nothing.read(one, take_snapshot(one.path))
+    assert got.frame["client_id"].tolist() == ["00731", "C2"]
+
+
+def test_a_dead_worker_is_replaced_and_the_file_read_again(tmp_path):
+    one = classify(_clients_xlsx(tmp_path / "clients.xlsx"))
+    with _ahead(one) as ahead:
         # the worker dies while it is still starting (it imports pandas first): kill -9, OOM
         for pid in list(ahead._pool._processes):
             os.kill(pid, signal.SIGKILL)
-        assert ahead.read(one) is None
+        assert ahead.read(one).frame["client_id"].tolist() == ["00731", "C2"]
+
+
+def test_the_worker_parses_the_bytes_that_were_hashed_not_the_file_now(tmp_path):
+    f = classify(_clients_xlsx(tmp_path / "clients.xlsx"))
+    snap = take_snapshot(f.path)
+    wb = openpyxl.Workbook()
+    wb.active.append(["client_id", "birth_date"])
+    wb.active.append(["SWAPPED", "1990-01-01"])
+    wb.save(f.path)  # the file changes after it was read and hashed
+    with ReadAhead([(f, snap)], TIMEOUT_S) as ahead:
+        assert ahead.snapshot(f).digest == snap.digest
+        assert ahead.read(f).frame["client_id"].tolist() == ["00731", "C2"]

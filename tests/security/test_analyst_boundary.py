@@ -20,8 +20,7 @@ import pytest
 from security_support import real_values
 
 from dashboard.sql_console import QueryRefused, run_query
-from pipelines.settings import Settings
-from pipelines.store.connection import analyst_copy_path
+from pipelines.settings import Settings, analyst_copy_path
 
 SHAPES: tuple[str, ...] = (
     "SELECT * FROM {t}",

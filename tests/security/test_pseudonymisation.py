@@ -11,7 +11,7 @@ import duckdb
 import pytest
 from security_support import real_values
 
-from pipelines.store.connection import analyst_copy_path
+from pipelines.settings import analyst_copy_path
 from pipelines.users import pseudonym, read_or_create_secret
 from pipelines.warehouse.analyst_columns import ANALYST_TABLES
 from pipelines.warehouse.pseudonyms import sync_pseudonyms

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.ingest import run as steps
-from pipelines.ingest.discover import content_hash, discover
+from pipelines.ingest.discover import discover
 from pipelines.settings import load_settings
 from pipelines.store.connection import open_writer
 from pipelines.store.loader import load_plan
@@ -25,8 +25,8 @@ class Loader:
         self.load_seq += 1
         results = []
         for file_seq, f in enumerate(discover(list(paths)), start=1):
-            raw = steps.read_file(f)
-            plan, _ = steps.validate_file(raw, f.entity, self.settings, NOW)
+            snap = steps.snapshot(f, self.settings.max_line_bytes)
+            plan, _ = steps.validate_file(steps.read_file(f, snap), f.entity, self.settings, NOW)
             results.append(
                 load_plan(
                     self.con,
@@ -35,7 +35,7 @@ class Loader:
                     load_seq=self.load_seq,
                     file_seq=file_seq,
                     source_file=f.path.name,
-                    content_hash=content_hash(f.path),
+                    content_hash=snap.digest,
                     loaded_at=NOW,
                     message="",
                 )

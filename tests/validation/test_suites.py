@@ -105,3 +105,41 @@ def test_score_rows_need_one_score_and_scores_stay_within_0_to_10():
     reasons = _validate("scores", rows)
     assert set(reasons) == {1, 2, 3}
     assert reasons[1][0].startswith("all three scores")
+
+
+def _validate_sessions_in(tz: str, starts: list[str], **env: str) -> dict[int, list[str]]:
+    base = {"session_id": "S1", "client_id": "C1", "therapist_id": "T1"}
+    columns = ENTITIES["sessions"].column_names
+    raw = pd.DataFrame(
+        [{c: {**base, "started_at": s}.get(c) for c in columns} for s in starts], dtype=object
+    )
+    raw = raw.where(raw.notna(), None)
+    raw["_row_number"] = range(2, len(raw) + 2)
+    settings = load_settings(env={"OUTCOMES_CLINIC_TIMEZONE": tz, **env})
+    typed = normalise(raw, "sessions", tz).typed
+    return validate_frame("sessions", typed, suite_parameters(settings, LOAD_TIME)).row_reasons
+
+
+def test_sessions_before_the_earliest_start_are_quarantined_at_the_clinic_s_midnight():
+    starts = [
+        "1989-12-31T23:59:00",  # the clinic's last minute of 1989: before
+        "1990-01-01T00:00:00",  # the clinic's first minute of 1990: fine
+        "1989-12-31T23:30:00+00:00",  # 00:30 in Warsaw on 1990-01-01: fine
+        "1990-01-01T00:30:00+02:00",  # 23:30 in Warsaw on 1989-12-31: before
+        "0001-01-01T00:00:00",
+    ]
+    reasons = _validate_sessions_in("Europe/Warsaw", starts)
+    assert set(reasons) == {0, 3, 4}
+    for pos in (0, 3, 4):
+        [reason] = reasons[pos]
+        assert reason.startswith("started_at: ")
+        assert "is before 1990-01-01 in the clinic's time zone (setting min_started_at)" in reason
+        assert reason.endswith("[expect_column_values_to_be_between]")
+
+
+def test_the_earliest_start_is_a_setting():
+    reasons = _validate_sessions_in(
+        "UTC", ["1999-12-31T23:59:59", "2000-01-01T00:00:00"], OUTCOMES_MIN_STARTED_AT="2000-01-01"
+    )
+    assert set(reasons) == {0}
+    assert "is before 2000-01-01" in reasons[0][0]

@@ -15,7 +15,7 @@ import pytest
 
 from pipelines.generate import generate_export
 from pipelines.ingest import run as steps
-from pipelines.ingest.discover import content_hash, discover
+from pipelines.ingest.discover import discover
 from pipelines.settings import METRICS, get_settings
 from pipelines.store.connection import open_writer
 from pipelines.store.loader import load_plan
@@ -30,10 +30,10 @@ def _load(con: duckdb.DuckDBPyConnection, delivery: Path, load_seq: int) -> None
     for file_seq, f in enumerate(discover([delivery]), start=1):
         if f.problem:
             continue
-        raw = steps.read_file(f)
-        plan, _ = steps.validate_file(raw, f.entity, settings, now)
+        snap = steps.snapshot(f, settings.max_line_bytes)
+        plan, _ = steps.validate_file(steps.read_file(f, snap), f.entity, settings, now)
         load_plan(con, plan, run_id=f"r{load_seq}", load_seq=load_seq, file_seq=file_seq,
-                  source_file=str(f.path), content_hash=content_hash(f.path), loaded_at=now,
+                  source_file=str(f.path), content_hash=snap.digest, loaded_at=now,
                   message="")  # fmt: skip
     retry_late_references(con, load_seq=load_seq, now=now, clinic_timezone=settings.clinic_timezone)
     con.begin()
