@@ -235,10 +235,11 @@ class UserStore:
     def record(
         self, event: str, username: str | None, ip: str | None = None, detail: str = ""
     ) -> None:
+        """Add an event; `detail` is kept whole (a cut could hide what was done)."""
         with self.connect() as con:
             con.execute(
                 "INSERT INTO audit (at, username, ip, event, detail) VALUES (?, ?, ?, ?, ?)",
-                (iso_utc(utc_now()), username, ip, event, detail[:4000]),
+                (iso_utc(utc_now()), username, ip, event, detail),
             )
 
     def audit_events(self, limit: int = 1000) -> list[dict[str, str | None]]:
