@@ -14,7 +14,7 @@ import dash
 import flask
 from dash import dcc, html
 
-from dashboard import auth, data, ids
+from dashboard import auth, callback_guard, data, ids
 from dashboard.components import GX_DOCS_ROUTE
 from pipelines.settings import get_settings
 
@@ -90,6 +90,7 @@ def create_app(db_path: Path | None = None) -> dash.Dash:
     app.layout = shell
     _serve_gx_docs(app.server)
     auth.init_app(app)
+    callback_guard.init_app(app)  # after sign-in: signed-out requests get 401 first
     return app
 
 

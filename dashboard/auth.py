@@ -20,9 +20,10 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import secrets
+import unicodedata
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import dash
 import flask
@@ -145,8 +146,11 @@ def callback_roles(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., 
 
 
 def _safe_next(target: str | None) -> str:
-    """Only local paths: no open redirect to another site."""
+    """Only local paths: no open redirect to another site, and no control characters, sent
+    raw or percent-encoded (CR/LF would split the Location header)."""
     if not target or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    if any(unicodedata.category(c) == "Cc" for c in target + unquote(target)):
         return "/"
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or "\\" in target:

@@ -10,7 +10,7 @@ import pandas as pd
 from dash import Input, Output, callback, dcc, html
 
 from dashboard import auth, data, figures, ids
-from dashboard.components import fmt_ci, fmt_num, fmt_pct, guarded, metric_dropdown, table
+from dashboard.components import Metric, fmt_ci, fmt_num, fmt_pct, guarded, metric_dropdown, table
 from pipelines.settings import get_settings
 
 dash.register_page(__name__, path="/cohorts", name="Cohorts", title="Cohorts · outcomes", order=1)
@@ -120,7 +120,7 @@ def _rates_table(rates: pd.DataFrame) -> html.Div:
     Input(ids.COHORT_THERAPIST, "value"),
 )
 @auth.callback_roles(*auth.PAGE_ROLES["/cohorts"])
-def update(metric: str, start: str | None, end: str | None, therapist: str | None):
+def update(metric: Metric, start: str | None, end: str | None, therapist: str | None):
     flt = data.CourseFilter(_date(start), _date(end), therapist or None)
     try:
         result = data.cohort_page(metric or "pain", flt)
