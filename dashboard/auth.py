@@ -30,6 +30,7 @@ import flask
 from dash import html
 from werkzeug.exceptions import Forbidden
 
+from pipelines.account_names import normalise
 from pipelines.settings import Settings, get_settings
 from pipelines.sign_in import SignIns
 from pipelines.users import User, UserStore, session_secret
@@ -227,7 +228,7 @@ def _login() -> Any:
     if flask.request.method == "GET":
         return _login_page()
     form = flask.request.form
-    username = (form.get("username") or "").strip()[:64]
+    username = normalise(form.get("username") or "")[:64]  # as stored (NFC)
     password = form.get("password") or ""
     if not _csrf_ok(form.get("csrf")):
         return _login_page("The form expired: please sign in again.", username, 400)

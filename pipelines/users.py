@@ -26,6 +26,7 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from pipelines.account_names import NameRefused, case_twin, check_username, shown
 from pipelines.settings import Settings, get_settings
 
 ROLES: tuple[str, ...] = ("owner", "therapist", "analyst")
@@ -155,9 +156,12 @@ class UserStore:
     # accounts
 
     def add(self, username: str, password: str, role: str, therapist_id: str | None = None) -> User:
-        username = username.strip()
-        if not username or len(username) > 64 or any(c.isspace() for c in username):
-            raise UserError("A user name is 1–64 characters without spaces.")
+        try:
+            username = check_username(username)
+        except NameRefused as exc:
+            raise UserError(str(exc)) from exc
+        if twin := case_twin(username, [u.username for u in self.list()]):
+            raise UserError(f"{shown(username)} differs only in case from {twin}.")
         if role not in ROLES:
             raise UserError(f"Role must be one of {', '.join(ROLES)}.")
         if role == "therapist" and not (therapist_id or "").strip():
