@@ -7,15 +7,13 @@ from __future__ import annotations
 import multiprocessing
 import re
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 from security_support import Client, page_router_body
+from sign_in_race import one_attempt
 
 from dashboard.auth import SESSION_COOKIE
 from pipelines.settings import Settings
-from pipelines.sign_in import SignIns
 from pipelines.users import UserStore
 
 PARALLEL_GUESSES = 20
@@ -92,17 +90,6 @@ def test_sign_out_ends_only_that_browser(client_for):
     assert phone.get("/").status == 200  # her other device stays signed in
 
 
-def _one_attempt(db: str, barrier) -> bool:
-    """In a process of its own: try to start a sign-in of "proc" (as a gunicorn worker would)."""
-    store = UserStore(Path(db), Settings(users_db=Path(db)))
-    barrier.wait()
-    attempt = SignIns(store).start_login("proc", "10.0.0.9", 300, 5)
-    if attempt is not None:
-        time.sleep(0.2)  # the password check, while the others knock
-        SignIns(store).finish_login(attempt, ok=False)
-    return attempt is not None
-
-
 def test_rate_limit_is_atomic_across_processes(tmp_path):
     db = tmp_path / "users.db"
     store = UserStore(db, Settings(users_db=db))
@@ -111,7 +98,7 @@ def test_rate_limit_is_atomic_across_processes(tmp_path):
     with ctx.Manager() as manager:
         barrier = manager.Barrier(PARALLEL_GUESSES)
         with ctx.Pool(PARALLEL_GUESSES) as pool:
-            admitted = pool.starmap(_one_attempt, [(str(db), barrier)] * PARALLEL_GUESSES)
+            admitted = pool.starmap(one_attempt, [(str(db), barrier)] * PARALLEL_GUESSES)
     assert sum(admitted) == 5
     events = [e["event"] for e in store.audit_events()]
     assert events.count("login_failed") == 5 and events.count("login_refused") == 15
