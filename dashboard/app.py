@@ -11,11 +11,9 @@ import argparse
 from pathlib import Path
 
 import dash
-import flask
 from dash import dcc, html
 
-from dashboard import auth, data, ids
-from dashboard.components import GX_DOCS_ROUTE
+from dashboard import auth, callback_guard, data, gx_docs, ids
 from pipelines.settings import get_settings
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -62,18 +60,6 @@ def shell() -> html.Div:
     )
 
 
-def _serve_gx_docs(server: flask.Flask) -> None:
-    """Serve the Great Expectations Data Docs folder (static HTML) under /gx-docs/."""
-    docs_dir = get_settings().path("gx_docs_dir")
-
-    @server.route(GX_DOCS_ROUTE, defaults={"path": "index.html"})
-    @server.route(GX_DOCS_ROUTE + "<path:path>")
-    def gx_docs(path: str):  # send_from_directory refuses paths outside docs_dir
-        if not docs_dir.is_dir():
-            flask.abort(404, f"No Data Docs at {docs_dir}: they are built by `outcomes ingest`.")
-        return flask.send_from_directory(docs_dir, path)
-
-
 def create_app(db_path: Path | None = None) -> dash.Dash:
     """Build the app reading `db_path` (default: settings.db). Call once per process."""
     data.configure(db_path)
@@ -88,8 +74,9 @@ def create_app(db_path: Path | None = None) -> dash.Dash:
         serve_locally=True,  # clinics are often offline: no CDN
     )
     app.layout = shell
-    _serve_gx_docs(app.server)
+    gx_docs.init_app(app.server)
     auth.init_app(app)
+    callback_guard.init_app(app)  # after sign-in: signed-out requests get 401 first
     return app
 
 

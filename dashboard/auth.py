@@ -3,12 +3,13 @@
 - Every request except the sign-in form and static files (Dash's JS bundles, /assets/)
   needs a signed-in session: pages redirect to /login, Dash's JSON endpoints answer 401.
 - The session is Flask's signed cookie (HttpOnly, SameSite=Lax) keyed by a per-installation
-  secret file; it holds the user name and the account's session epoch, and the account is
-  re-read on every request, so a removed user or a changed password ends old sessions.
+  secret file; it holds a random token of a server-side session (pipelines/sign_in.py), looked
+  up with its account on every request: sign-out revokes that session, a removed user or a
+  changed password deletes all of the user's sessions.
 - Roles are enforced where data is produced: page layouts (`page_roles`) and callbacks
   (`callback_roles`, or explicit checks such as the client page's own-client rule).
 - Sign-in is rate-limited per user name + address (settings login_max_failures,
-  login_window_s), counted from the audit trail.
+  login_window_s), counted and recorded in one step in the audit trail.
 
 The sign-in form is a plain Flask route, not a Dash page: Dash renders pages through a
 callback, which would have to be opened to signed-out visitors.
@@ -19,16 +20,19 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import secrets
+import unicodedata
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import dash
 import flask
 from dash import html
 from werkzeug.exceptions import Forbidden
 
+from pipelines.account_names import normalise
 from pipelines.settings import Settings, get_settings
+from pipelines.sign_in import SignIns
 from pipelines.users import User, UserStore, session_secret
 
 PUBLIC_PREFIXES = ("/_dash-component-suites/", "/assets/", "/_favicon.ico")
@@ -45,6 +49,7 @@ PAGE_ROLES: dict[str, tuple[str, ...]] = {
     "/sql": ("owner", "analyst"),
     "/audit": ("owner",),
 }
+GX_DOCS_PREFIX = "/gx-docs"
 GX_DOCS_ROLES = ("owner",)  # the Data Docs quote rejected rows (names, birth dates)
 
 _LOGIN_HTML = """<!doctype html>
@@ -69,6 +74,10 @@ _LOGIN_HTML = """<!doctype html>
 
 def _store() -> UserStore:
     return flask.current_app.extensions["outcomes_users"]
+
+
+def _sign_ins() -> SignIns:
+    return flask.current_app.extensions["outcomes_sign_ins"]
 
 
 def _settings() -> Settings:
@@ -139,8 +148,11 @@ def callback_roles(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., 
 
 
 def _safe_next(target: str | None) -> str:
-    """Only local paths: no open redirect to another site."""
+    """Only local paths: no open redirect to another site, and no control characters, sent
+    raw or percent-encoded (CR/LF would split the Location header)."""
     if not target or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    if any(unicodedata.category(c) == "Cc" for c in target + unquote(target)):
         return "/"
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or "\\" in target:
@@ -149,13 +161,12 @@ def _safe_next(target: str | None) -> str:
 
 
 def _load_user() -> User | None:
-    name = flask.session.get("user")
-    if not name:
+    token = flask.session.get("sid")
+    if not token:
         return None
-    user = _store().get(name)
-    if user is None or user.session_epoch != flask.session.get("epoch"):
-        flask.session.clear()  # removed account or changed password: old cookies end here
-        return None
+    user = _sign_ins().session_user(token, _settings().session_max_age_s)
+    if user is None:
+        flask.session.clear()  # signed out, expired, removed account or changed password
     return user
 
 
@@ -169,7 +180,7 @@ def _require_sign_in() -> Any:
         if path.startswith("/_dash-") or flask.request.method != "GET":
             return flask.jsonify(error="Sign in required."), 401
         return flask.redirect(f"{LOGIN_PATH}?next={quote(flask.request.full_path.rstrip('?'))}")
-    if path.startswith("/gx-docs") and user.role not in GX_DOCS_ROLES:
+    if path.startswith(GX_DOCS_PREFIX) and user.role not in GX_DOCS_ROLES:
         return flask.Response("Not allowed for your role.", status=403, mimetype="text/plain")
     return None
 
@@ -205,18 +216,27 @@ def _login_page(message: str = "", username: str = "", status: int = 200) -> fla
     return flask.Response(body, status=status, mimetype="text/html")
 
 
+def _csrf_ok(sent: object) -> bool:
+    """The form's token matches the session's; a missing or empty one on either side never
+    does (no cookie and no field would otherwise compare "" == "")."""
+    expected = flask.session.get("csrf")
+    if not isinstance(sent, str) or not sent or not isinstance(expected, str) or not expected:
+        return False
+    return secrets.compare_digest(sent.encode(), expected.encode())
+
+
 def _login() -> Any:
     if flask.request.method == "GET":
         return _login_page()
     form = flask.request.form
-    username = (form.get("username") or "").strip()[:64]
+    username = normalise(form.get("username") or "")[:64]  # as stored (NFC)
     password = form.get("password") or ""
-    if not secrets.compare_digest(str(form.get("csrf", "")), str(flask.session.get("csrf", ""))):
+    if not _csrf_ok(form.get("csrf")):
         return _login_page("The form expired: please sign in again.", username, 400)
-    settings, store, ip = _settings(), _store(), client_ip()
+    settings, ip = _settings(), client_ip()
     window = settings.login_window_s
-    if store.recent_failures(username, ip, window) >= settings.login_max_failures:
-        store.record("login_refused", username, ip, "rate limit")
+    attempt = _sign_ins().start_login(username, ip, window, settings.login_max_failures)
+    if attempt is None:
         minutes = max(1, round(window / 60))
         return _login_page(
             f"Too many failed sign-ins for this user from your address: wait {minutes} "
@@ -224,20 +244,20 @@ def _login() -> Any:
             username,
             429,
         )
-    user = store.verify(username, password)
+    user = _store().verify(username, password)
+    _sign_ins().finish_login(attempt, ok=user is not None)
     if user is None:
-        store.record("login_failed", username, ip)
         return _login_page("Wrong user name or password.", username, 401)
     flask.session.clear()  # a fresh session: nothing from before the sign-in carries over
     flask.session.permanent = True
-    flask.session.update(user=user.username, epoch=user.session_epoch)
-    store.record("login_ok", user.username, ip)
+    flask.session["sid"] = _sign_ins().open_session(user.username, settings.session_max_age_s)
     return flask.redirect(_safe_next(form.get("next")))
 
 
 def _logout() -> Any:
     user = _load_user()
     if user is not None:
+        _sign_ins().revoke(flask.session.get("sid"))
         _store().record("logout", user.username, client_ip())
     flask.session.clear()
     return flask.redirect(LOGIN_PATH)
@@ -254,7 +274,8 @@ def init_app(app: dash.Dash, settings: Settings | None = None) -> None:
         SESSION_COOKIE_SAMESITE="Lax",  # no cookie on cross-site POSTs: no CSRF on callbacks
         PERMANENT_SESSION_LIFETIME=dt.timedelta(seconds=settings.session_max_age_s),
     )
-    server.extensions["outcomes_users"] = UserStore(settings=settings)
+    server.extensions["outcomes_users"] = store = UserStore(settings=settings)
+    server.extensions["outcomes_sign_ins"] = SignIns(store)
     server.extensions["outcomes_settings"] = settings
 
     server.before_request(_require_sign_in)
@@ -265,9 +286,11 @@ def init_app(app: dash.Dash, settings: Settings | None = None) -> None:
     def _headers(response: flask.Response) -> flask.Response:
         # Hashed per response: Dash adds inline scripts (the pages' clientside callbacks)
         # when it sets itself up on the first request, after init_app has run.
-        response.headers["Content-Security-Policy"] = content_security_policy(
-            list(app.csp_hashes())
-        )
+        own = flask.request.path.startswith(GX_DOCS_PREFIX)  # dashboard.gx_docs sets its own
+        if not (own and "Content-Security-Policy" in response.headers):
+            response.headers["Content-Security-Policy"] = content_security_policy(
+                list(app.csp_hashes())
+            )
         response.headers["X-Frame-Options"] = "DENY"
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "no-referrer"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import dash_ag_grid as dag
 import pandas as pd
@@ -13,6 +13,7 @@ from dash import dcc, html
 
 from dashboard.data import WarehouseUnavailable
 from dashboard.sql_console import to_records
+from pipelines.settings import METRICS
 
 GX_DOCS_ROUTE = "/gx-docs/"  # Flask route serving the GX Data Docs folder
 
@@ -110,10 +111,13 @@ def table(df: pd.DataFrame, class_name: str = "simple") -> html.Table:
     return html.Table([head, body], className=class_name)
 
 
+Metric = Literal[METRICS]  # type: ignore[valid-type]
+"""Annotation of a metric_dropdown's value in a callback: dashboard.callback_guard refuses
+any other value with HTTP 400 before the callback runs."""
+
+
 def metric_dropdown(component_id: str) -> dcc.Dropdown:
     """The pain / muscle tone / mobility chooser shared by the cohort and therapist pages."""
-    from pipelines.settings import METRICS
-
     return dcc.Dropdown(
         id=component_id,
         value="pain",

@@ -848,7 +848,7 @@ def search_own_clients(
     return read(lambda con: _df(con, sql, params), db)
 
 
-def analyst_schema(db: Path | None = None) -> pd.DataFrame:
+def analyst_copy_columns(db: Path | None = None) -> pd.DataFrame:
     """Columns of the analysts' copy (pseudonymised tables), with their meaning (schema
     browser); read from the copy itself, beside the warehouse."""
     sql = """

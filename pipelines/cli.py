@@ -321,20 +321,34 @@ def _password(from_stdin: bool, confirm: bool = True) -> str:
 
 @users_app.command("add")
 def users_add(
-    username: Annotated[str, typer.Argument(help="Sign-in name.")],
+    username: Annotated[
+        str,
+        typer.Argument(help="Sign-in name: letters of one script, digits 0-9 and . - _ @."),
+    ],
     role: Annotated[str, typer.Option("--role", help="owner, therapist or analyst.")],
     therapist_id: Annotated[
         str | None,
-        typer.Option("--therapist-id", help="Therapist accounts: their therapist_id (e.g. T01)."),
+        typer.Option(
+            "--therapist-id",
+            help="Therapist accounts: a therapist_id of the warehouse, e.g. T01 (list them: "
+            'outcomes sql "SELECT therapist_id, name FROM therapists").',
+        ),
+    ] = None,
+    db: Annotated[
+        Path | None, typer.Option("--db", help="Warehouse to check --therapist-id in.")
     ] = None,
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the password from stdin.")
     ] = False,
 ) -> None:
     """Add an account (the password is asked for, or read from stdin)."""
+    from pipelines.account_names import NameRefused, check_therapist_id
+    from pipelines.settings import get_settings
     from pipelines.users import UserError, UserStore
 
-    with _refused_on(UserError):
+    with _refused_on(UserError, NameRefused):
+        if role == "therapist" and therapist_id:  # read-only; before asking for a password
+            check_therapist_id(therapist_id, db or get_settings().db_path)
         user = UserStore().add(username, _password(password_stdin), role, therapist_id)
     linked = f" (therapist {user.therapist_id})" if user.therapist_id else ""
     typer.echo(f"added {user.username}: {user.role}{linked}")

@@ -175,6 +175,9 @@ class Settings:
     """Shortest password `outcomes users add|passwd` accepts."""
     audit_page_rows: int = 1000
     """The Audit page shows this many latest events."""
+    audit_page_detail_chars: int = 300
+    """The Audit page shows this many characters of an event's detail (whitespace runs shown
+    as one space); users_db keeps the whole detail."""
 
     def path(self, name: str) -> Path:
         """A path setting resolved from the project root."""

@@ -26,6 +26,7 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from pipelines.account_names import NameRefused, case_twin, check_username, shown
 from pipelines.settings import Settings, get_settings
 
 ROLES: tuple[str, ...] = ("owner", "therapist", "analyst")
@@ -58,6 +59,14 @@ CREATE TABLE IF NOT EXISTS audit (
     detail TEXT
 );
 CREATE INDEX IF NOT EXISTS audit_login ON audit (event, username, ip, at);
+CREATE TABLE IF NOT EXISTS sessions (  -- pipelines/sign_in.py
+    token_hash TEXT PRIMARY KEY,  -- sha256 of the cookie's random token, never the token
+    username TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    last_seen_at TEXT NOT NULL,
+    revoked_at TEXT
+);
+CREATE INDEX IF NOT EXISTS sessions_user ON sessions (username);
 """
 
 
@@ -74,11 +83,11 @@ class User:
     created_at: str = ""
 
 
-def _now() -> dt.datetime:
+def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _iso(t: dt.datetime) -> str:
+def iso_utc(t: dt.datetime) -> str:
     return t.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
@@ -129,7 +138,7 @@ class UserStore:
         self._ready = False
 
     @contextmanager
-    def _con(self) -> Iterator[sqlite3.Connection]:
+    def connect(self) -> Iterator[sqlite3.Connection]:
         if not self._ready:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             if not self.path.exists():  # password hashes and the audit: owner-only file
@@ -147,9 +156,12 @@ class UserStore:
     # accounts
 
     def add(self, username: str, password: str, role: str, therapist_id: str | None = None) -> User:
-        username = username.strip()
-        if not username or len(username) > 64 or any(c.isspace() for c in username):
-            raise UserError("A user name is 1–64 characters without spaces.")
+        try:
+            username = check_username(username)
+        except NameRefused as exc:
+            raise UserError(str(exc)) from exc
+        if twin := case_twin(username, [u.username for u in self.list()]):
+            raise UserError(f"{shown(username)} differs only in case from {twin}.")
         if role not in ROLES:
             raise UserError(f"Role must be one of {', '.join(ROLES)}.")
         if role == "therapist" and not (therapist_id or "").strip():
@@ -158,24 +170,25 @@ class UserStore:
             raise UserError("Only therapist accounts are linked to a therapist id.")
         self._check_password(password)
         try:
-            with self._con() as con:
+            with self.connect() as con:
                 con.execute(
                     "INSERT INTO users (username, password_hash, role, therapist_id, created_at)"
                     " VALUES (?, ?, ?, ?, ?)",
-                    (username, _HASHER.hash(password), role, therapist_id, _iso(_now())),
+                    (username, _HASHER.hash(password), role, therapist_id, iso_utc(utc_now())),
                 )
         except sqlite3.IntegrityError as exc:
             raise UserError(f"User {username!r} already exists.") from exc
         return self.get(username)  # type: ignore[return-value]
 
     def remove(self, username: str) -> None:
-        with self._con() as con:
+        with self.connect() as con:
             if con.execute("DELETE FROM users WHERE username = ?", (username,)).rowcount == 0:
                 raise UserError(f"No user {username!r}.")
+            con.execute("DELETE FROM sessions WHERE username = ?", (username,))
 
     def set_password(self, username: str, password: str) -> None:
         self._check_password(password)
-        with self._con() as con:
+        with self.connect() as con:
             cur = con.execute(
                 "UPDATE users SET password_hash = ?, session_epoch = session_epoch + 1"
                 " WHERE username = ?",
@@ -183,9 +196,10 @@ class UserStore:
             )
             if cur.rowcount == 0:
                 raise UserError(f"No user {username!r}.")
+            con.execute("DELETE FROM sessions WHERE username = ?", (username,))  # everywhere
 
     def get(self, username: str) -> User | None:
-        with self._con() as con:
+        with self.connect() as con:
             row = con.execute(
                 "SELECT username, role, therapist_id, session_epoch, created_at FROM users"
                 " WHERE username = ?",
@@ -194,7 +208,7 @@ class UserStore:
         return User(*row) if row else None
 
     def list(self) -> list[User]:
-        with self._con() as con:
+        with self.connect() as con:
             rows = con.execute(
                 "SELECT username, role, therapist_id, session_epoch, created_at FROM users"
                 " ORDER BY username"
@@ -203,7 +217,7 @@ class UserStore:
 
     def verify(self, username: str, password: str) -> User | None:
         """The user when the password matches, else None (same work for unknown names)."""
-        with self._con() as con:
+        with self.connect() as con:
             row = con.execute(
                 "SELECT password_hash FROM users WHERE username = ?", (username,)
             ).fetchone()
@@ -225,24 +239,15 @@ class UserStore:
     def record(
         self, event: str, username: str | None, ip: str | None = None, detail: str = ""
     ) -> None:
-        with self._con() as con:
+        """Add an event; `detail` is kept whole (a cut could hide what was done)."""
+        with self.connect() as con:
             con.execute(
                 "INSERT INTO audit (at, username, ip, event, detail) VALUES (?, ?, ?, ?, ?)",
-                (_iso(_now()), username, ip, event, detail[:4000]),
+                (iso_utc(utc_now()), username, ip, event, detail),
             )
 
-    def recent_failures(self, username: str, ip: str | None, window_s: float) -> int:
-        """Failed sign-ins of `username` from `ip` within the last `window_s` seconds."""
-        since = _iso(_now() - dt.timedelta(seconds=window_s))
-        with self._con() as con:
-            return con.execute(
-                "SELECT count(*) FROM audit WHERE event = 'login_failed' AND username = ?"
-                " AND ip IS ? AND at >= ?",
-                (username, ip, since),
-            ).fetchone()[0]
-
     def audit_events(self, limit: int = 1000) -> list[dict[str, str | None]]:
-        with self._con() as con:
+        with self.connect() as con:
             cur = con.execute(
                 "SELECT at, username, ip, event, detail FROM audit ORDER BY id DESC LIMIT ?",
                 (int(limit),),

@@ -17,11 +17,22 @@ dash.register_page(__name__, path="/audit", name="Audit", title="Audit · outcom
 COLUMNS = ["at", "username", "ip", "event", "detail"]
 
 
+def short_view(detail: str | None) -> str:
+    """The first audit_page_detail_chars characters of a detail, whitespace runs as one
+    space, and how much more there is (the store keeps it all)."""
+    text = " ".join((detail or "").split())
+    limit = get_settings().audit_page_detail_chars
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]} … (+{len(text) - limit:,} characters in users_db)"
+
+
 @auth.page_roles(*auth.PAGE_ROLES["/audit"])
 def layout(**_query: str) -> html.Div:
     limit = get_settings().audit_page_rows
     events = flask.current_app.extensions["outcomes_users"].audit_events(limit)
     df = pd.DataFrame(events, columns=COLUMNS)
+    df["detail"] = df["detail"].map(short_view)
     return html.Div(
         [
             html.H1("Audit"),

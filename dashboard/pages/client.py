@@ -9,6 +9,8 @@ Every opened (or refused) client is recorded in the audit trail."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import dash
 from dash import Input, Output, State, callback, dcc, html
 from dash.exceptions import PreventUpdate
@@ -50,7 +52,7 @@ def layout(client_id: str | None = None, **_query: str) -> html.Div:
     State(ids.CLIENT_SEARCH, "options"),
 )
 @auth.callback_roles(*auth.PAGE_ROLES["/client"])
-def suggest(search: str | None, value: str | None, current: list | None):
+def suggest(search: str | None, value: str | None, current: list[dict[str, Any]] | None):
     """Typeahead: up to 20 clients matching the typed text (the chosen one stays listed);
     a therapist's suggestions are their own clients only."""
     if not search:
@@ -65,7 +67,9 @@ def suggest(search: str | None, value: str | None, current: list | None):
         return []
     options = [_option(r) for r in found.itertuples()]
     kept = [
-        o for o in (current or []) if o["value"] == value and value not in found["client_id"].values
+        o
+        for o in (current or [])
+        if o.get("value") == value and value not in found["client_id"].values
     ]
     return kept + options
 

@@ -10,7 +10,7 @@ import pandas as pd
 from dash import Input, Output, callback, dcc, html
 
 from dashboard import auth, data, figures, ids
-from dashboard.components import fmt_ci, fmt_num, fmt_pct, guarded, metric_dropdown, table
+from dashboard.components import Metric, fmt_ci, fmt_num, fmt_pct, guarded, metric_dropdown, table
 from pipelines.settings import get_settings
 
 dash.register_page(__name__, path="/cohorts", name="Cohorts", title="Cohorts · outcomes", order=1)
@@ -123,7 +123,7 @@ def _rates_table(rates: pd.DataFrame) -> html.Div:
     Input(ids.COHORT_THERAPIST, "value"),
 )
 @auth.callback_roles(*auth.PAGE_ROLES["/cohorts"])
-def update(metric: str, start: str | None, end: str | None, therapist: str | None):
+def update(metric: Metric, start: str | None, end: str | None, therapist: str | None):
     if therapist and auth.role() == "analyst":  # the analyst picked a pseudonym
         by_pseudonym = {p: t for t, p in data.therapist_pseudonyms().items()}
         therapist = by_pseudonym.get(therapist, "(no such therapist)")

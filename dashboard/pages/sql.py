@@ -1,10 +1,13 @@
 """SQL console ("/sql"): read-only queries over the analyst views, for analysts.
 
 Guards and limits live in dashboard.sql_console; this page only shows results.
-Owners query the §6 views; the analyst role only the pseudonymised `analyst.*` views
-(no names, no birth dates). Therapists have no console. Every query is audited."""
+Owners query the §6 views; the analyst role only the analysts' copy, a file of its own that
+holds pseudonymised data alone (no names, birth dates or real ids). Therapists have no
+console. Every query is audited."""
 
 from __future__ import annotations
+
+import hashlib
 
 import dash
 from dash import Input, Output, State, callback, dcc, html
@@ -12,7 +15,7 @@ from dash.exceptions import PreventUpdate
 
 from dashboard import auth, data, ids
 from dashboard.components import column_defs, grid, guarded
-from dashboard.sql_console import QueryRefused, QueryResult, run_query, to_records
+from dashboard.sql_console import QueryRefused, QueryResult, run_query, strip_comments, to_records
 from pipelines.csv_safe import neutralise
 
 dash.register_page(__name__, path="/sql", name="SQL", title="SQL · outcomes", order=5)
@@ -28,7 +31,7 @@ def _schema_name() -> str:
 
 
 def _schema_browser() -> html.Div:
-    df = data.analyst_schema() if _schema_name() == "analyst" else data.schema()
+    df = data.analyst_copy_columns() if _schema_name() == "analyst" else data.schema()
     items = []
     for view, cols in df.groupby("view", sort=False):
         items.append(
@@ -128,13 +131,21 @@ def download(clicks: int, sql: str | None):
     return dcc.send_string(csv, "query.csv", type="text/csv"), result.message
 
 
+def audit_record(sql: str) -> str:
+    """What the audit keeps of a query: the sha256 and length of the text as sent (which
+    identify it exactly) and, in full, the statement as run_query runs it, comments replaced
+    by spaces, so no amount of comment text can push the statement out of the record."""
+    digest = hashlib.sha256(sql.encode()).hexdigest()
+    return f"sha256 {digest}, {len(sql):,} characters sent\n{strip_comments(sql)}"
+
+
 def _run(sql: str | None, event: str = "sql_run") -> QueryResult | QueryRefused:
     """Run the query on the user's schema and record it (and how it ended) in the audit."""
-    schema = _schema_name()
+    schema, sql = _schema_name(), sql or ""
     try:
-        result = run_query(data.current_db(), sql or "", schema=schema)
+        result = run_query(data.current_db(), sql, schema=schema)
     except QueryRefused as exc:
-        auth.audit(event, f"[{schema}] refused: {exc.message}\n{sql or ''}")
+        auth.audit(event, f"[{schema}] refused: {exc.message}; {audit_record(sql)}")
         return exc
-    auth.audit(event, f"[{schema}] {result.message}\n{sql or ''}")
+    auth.audit(event, f"[{schema}] {result.message}; {audit_record(sql)}")
     return result

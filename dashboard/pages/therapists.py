@@ -8,7 +8,7 @@ import pandas as pd
 from dash import Input, Output, callback, html
 
 from dashboard import auth, data, ids
-from dashboard.components import fmt_ci, fmt_num, grid, guarded, metric_dropdown
+from dashboard.components import Metric, fmt_ci, fmt_num, grid, guarded, metric_dropdown
 
 dash.register_page(
     __name__, path="/therapists", name="Therapists", title="Therapists · outcomes", order=3
@@ -72,7 +72,7 @@ def layout(**_query: str) -> html.Div:
 @callback(Output(ids.THERAPIST_GRID, "rowData"), Input(ids.THERAPIST_METRIC, "value"),
           prevent_initial_call=True)  # fmt: skip
 @auth.callback_roles(*auth.PAGE_ROLES["/therapists"])
-def update(metric: str):
+def update(metric: Metric):
     from dashboard.sql_console import to_records
 
     return to_records(_shown(data.therapists_table(metric or "pain")))

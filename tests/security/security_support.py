@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import http.cookiejar
 import json
+import os
 import re
+import subprocess
+import sys
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -17,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from dashboard.screenshots import running_app
-from pipelines.settings import Settings
+from pipelines.settings import PROJECT_ROOT, Settings
 
 # name -> (password, role, therapist_id)
 ACCOUNTS: dict[str, tuple[str, str, str | None]] = {
@@ -168,3 +171,12 @@ def real_values(con, warehouse: str = "wh") -> set[str]:
     ):
         found |= {r[0] for r in con.execute(sql.format(w=warehouse)).fetchall() if r[0]}
     return found
+
+
+def users_cli(env: dict[str, str], *args: str, password: str | None = None):
+    """`outcomes users ARGS…` in a subprocess with extra environment; `password` on stdin."""
+    return subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", "users", *args],
+        input=None if password is None else password + "\n",
+        capture_output=True, text=True, cwd=PROJECT_ROOT, env={**os.environ, **env}, timeout=120,
+    )  # fmt: skip

@@ -5,28 +5,21 @@ from __future__ import annotations
 
 import sqlite3
 import stat
-import subprocess
-import sys
 
 import pytest
+from security_support import users_cli
 
-from pipelines.settings import PROJECT_ROOT, Settings
+from pipelines.settings import Settings
 from pipelines.users import DEMO_OWNER, UserStore, ensure_demo_owner
 
 
 @pytest.fixture
-def users_env(tmp_path) -> dict[str, str]:
-    return {"OUTCOMES_USERS_DB": str(tmp_path / "users.db")}
+def users_env(tmp_path, sec_warehouse) -> dict[str, str]:
+    # the warehouse: `users add --therapist-id` checks the id is a therapist there (T01 is)
+    return {"OUTCOMES_USERS_DB": str(tmp_path / "users.db"), "OUTCOMES_DB": str(sec_warehouse)}
 
 
-def _users(env: dict[str, str], *args: str, password: str | None = None):
-    import os
-
-    return subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", "users", *args],
-        input=None if password is None else password + "\n",
-        capture_output=True, text=True, cwd=PROJECT_ROOT, env={**os.environ, **env}, timeout=120,
-    )  # fmt: skip
+_users = users_cli
 
 
 def test_users_lifecycle(users_env, tmp_path):
