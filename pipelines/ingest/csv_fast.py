@@ -29,6 +29,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from pipelines.ingest import readers
+from pipelines.schema import READ_ERROR, ROW_NUMBER
 
 _TEXT = pa.dictionary(pa.int32(), pa.string())
 """Each column read dictionary-encoded: repeated values (status, feet, ids of a course)
@@ -69,7 +70,7 @@ def _read(data: bytes) -> pd.DataFrame | None:
     rows = table.slice(1)
     columns = {name: _objects(rows.column(i)) for i, name in enumerate(names)}
     frame = pd.DataFrame(columns, copy=False)  # no copy into one 2-D block
-    frame[readers.ROW_NUMBER] = range(2, rows.num_rows + 2)
+    frame[ROW_NUMBER] = range(2, rows.num_rows + 2)
     return frame
 
 
@@ -84,7 +85,7 @@ def _header(data: bytes, start: int) -> tuple[str, list[str], list[str]] | None:
     except Exception:  # UnicodeDecodeError, csv.Error: the Python path words the rejection
         return None
     names = [readers._normalise_header(f) for f in fields]
-    reserved = {readers.ROW_NUMBER, readers.READ_ERROR}
+    reserved = {ROW_NUMBER, READ_ERROR}
     if not line.strip() or len(names) < 2 or len(set(names)) != len(names):
         return None
     return None if reserved & set(names) else (delimiter, fields, names)

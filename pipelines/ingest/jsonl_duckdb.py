@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipelines.ingest import readers
-from pipelines.schema import ENTITIES
+from pipelines.schema import ENTITIES, READ_ERROR, ROW_NUMBER
 
 _WS = r"[ \t\r]*"
 _VALUE = rf"\"{_WS}:{_WS}"  # where a member's value starts: after the key's quote
@@ -129,8 +129,8 @@ def _read(con: duckdb.DuckDBPyConnection, table: pa.Table, entity: str) -> pd.Da
         if columns is None:
             return None
     frame = {readers._normalise_header(k): readers._text_column(c) for k, c in columns.items()}
-    frame[readers.ROW_NUMBER] = pd.Series(table["n"].to_numpy())
-    frame[readers.READ_ERROR] = pd.Series([None] * table.num_rows, dtype=object)
+    frame[ROW_NUMBER] = pd.Series(table["n"].to_numpy())
+    frame[READ_ERROR] = pd.Series([None] * table.num_rows, dtype=object)
     return pd.DataFrame(frame)
 
 
@@ -157,7 +157,7 @@ def _keys_and_screened(
         return None, screened
     keys = list(dict.fromkeys(k for shape, *_ in shapes for k in shape))
     names = [readers._normalise_header(k) for k in keys]
-    if len(set(names)) != len(names) or {readers.ROW_NUMBER, readers.READ_ERROR} & set(names):
+    if len(set(names)) != len(names) or {ROW_NUMBER, READ_ERROR} & set(names):
         return None, screened
     return keys, screened
 

@@ -8,13 +8,12 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pipelines.ingest.readers import (
-    ROW_NUMBER,
     _blank_to_none,
     _normalise_header,
     _reject_duplicate_headers,
 )
 from pipelines.ingest.rejection import FileRejected
-from pipelines.schema import ENTITIES
+from pipelines.schema import ENTITIES, ROW_NUMBER
 
 
 def read_parquet(data: bytes | bytearray, name: str, entity: str) -> pd.DataFrame:

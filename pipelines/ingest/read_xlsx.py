@@ -17,12 +17,12 @@ import io
 import pandas as pd
 
 from pipelines.ingest.readers import (
-    ROW_NUMBER,
     _blank_to_none,
     _normalise_header,
     _reject_duplicate_headers,
 )
 from pipelines.ingest.rejection import FileRejected
+from pipelines.schema import ROW_NUMBER
 
 
 def _cell_to_text(value: object) -> str | None:

@@ -20,11 +20,7 @@ import pyarrow.compute as pc
 
 from pipelines.ingest import rejection
 from pipelines.ingest.rejection import FileRejected, display_name
-from pipelines.schema import ENTITIES, ColumnType
-
-ROW_NUMBER = "_row_number"
-READ_ERROR = "_read_error"
-"""Set on a row that could not be read (e.g. a JSONL line that is not an object)."""
+from pipelines.schema import ENTITIES, READ_ERROR, ROW_NUMBER, ColumnType
 
 
 @dataclass

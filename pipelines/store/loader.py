@@ -11,9 +11,8 @@ import pandas as pd
 import pyarrow as pa
 
 from pipelines.crash_points import crash_point
-from pipelines.ingest.prepare import POSITION, REFERENCE_REASON, FilePlan
-from pipelines.ingest.readers import ROW_NUMBER
-from pipelines.schema import ENTITIES
+from pipelines.ingest.prepare import REFERENCE_REASON, FilePlan
+from pipelines.schema import ENTITIES, POSITION, ROW_NUMBER
 from pipelines.store.ddl import history_table, latest_version
 
 

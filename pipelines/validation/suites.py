@@ -15,8 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipelines.ingest.normalise import SCORES_GIVEN
-from pipelines.schema import ENTITIES, Entity
+from pipelines.schema import ENTITIES, SCORES_GIVEN, Entity
 
 
 def _list_pattern(codes: tuple[str, ...]) -> str:

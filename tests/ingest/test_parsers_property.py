@@ -25,14 +25,12 @@ from pipelines.ingest.jsonl_duckdb import read_jsonl_duckdb
 from pipelines.ingest.normalise import normalise
 from pipelines.ingest.prepare import combine_reasons, plan_file
 from pipelines.ingest.readers import (
-    READ_ERROR,
-    ROW_NUMBER,
     FileRejected,
     _read_csv_python,
     _read_jsonl_python,
     read_delivery_file,
 )
-from pipelines.schema import ENTITIES, ENTITY_ORDER
+from pipelines.schema import ENTITIES, ENTITY_ORDER, READ_ERROR, ROW_NUMBER
 from pipelines.store.loader import register_typed
 
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
