@@ -15,7 +15,6 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import duckdb
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE
 
@@ -30,6 +29,15 @@ from pipelines.ingest.rejection import display_name, unknown_columns_note
 from pipelines.ingest.safe_files import entries, own_files
 from pipelines.ingest.snapshot import FileState, Snapshot, take_snapshot
 from pipelines.settings import Settings, analyst_copy_path, get_settings
+from pipelines.store.bookkeeping import (
+    FileOutcome,
+    RunSummary,
+    already_loaded,
+    finish_run,
+    record_gx_result,
+    record_rejection,
+    start_run,
+)
 from pipelines.store.connection import (
     discard,
     load_lock,
@@ -126,7 +134,7 @@ def validate_derived_task(con, run_id: str, at: dt.datetime) -> bool:
     outcomes = validate_derived(con)
     con.begin()
     for table, outcome in outcomes.items():
-        steps.record_gx_result(con, run_id, outcome, table, None, at)
+        record_gx_result(con, run_id, outcome, table, None, at)
     con.commit()
     return all(o.success for o in outcomes.values())
 
@@ -158,43 +166,8 @@ def build_docs_task(since: dt.datetime) -> str:
     return str(build_docs(since))
 
 
-def _start_run(con: duckdb.DuckDBPyConnection, run_id: str, started: dt.datetime) -> int:
-    load_seq = steps.next_load_seq(con)
-    con.execute(
-        "INSERT INTO meta_runs (run_id, load_seq, started_at, status) VALUES (?, ?, ?, 'running')",
-        [run_id, load_seq, started],
-    )
-    return load_seq
-
-
-def _finish_run(con, summary: steps.RunSummary) -> None:
-    con.execute(
-        """
-        UPDATE meta_runs SET finished_at = ?, status = ?, files_loaded = ?, files_rejected = ?,
-            files_skipped = ?, rows_loaded = ?, rows_quarantined = ?, rows_retried = ?,
-            alerts = ?, message = ?
-        WHERE run_id = ?
-        """,
-        [
-            dt.datetime.now(dt.UTC),
-            summary.status,
-            summary.count("loaded"),
-            summary.count("rejected"),
-            summary.count("skipped"),
-            summary.total("rows_loaded"),
-            summary.total("rows_quarantined"),
-            summary.rows_retried,
-            summary.alerts,
-            "; ".join(f"{f.source_file}: {f.message}" for f in summary.files if f.message)[:4000],
-            summary.run_id,
-        ],
-    )
-
-
 @flow(name="ingest")
-def ingest_flow(
-    paths: list[str], db: str | None = None, data_docs: bool = True
-) -> steps.RunSummary:
+def ingest_flow(paths: list[str], db: str | None = None, data_docs: bool = True) -> RunSummary:
     """Load a delivery (files and/or folders) into the warehouse and refresh the outcomes;
     then rebuild the GX Data Docs unless `data_docs` is False (the caller will)."""
     logger = get_run_logger()
@@ -202,11 +175,11 @@ def ingest_flow(
     db_path = resolve_warehouse(Path(db) if db else settings.db_path)
     t0 = time.perf_counter()
     started = dt.datetime.now(dt.UTC)
-    summary = steps.RunSummary(run_id=uuid.uuid4().hex[:12], started_at=started)
+    summary = RunSummary(run_id=uuid.uuid4().hex[:12], started_at=started)
     with load_lock(db_path, wait_s=settings.load_lock_wait_s):
         con = open_working_copy(db_path)
         try:
-            load_seq = _start_run(con, summary.run_id, started)
+            load_seq = start_run(con, summary.run_id, started)
             files = discover([Path(p) for p in paths], own_files(settings, db_path))
             with ReadAhead(_to_read_ahead(con, files), settings.read_timeout_s) as ahead:
                 if ahead.pending:  # while the worker reads, import GX (the first validation would)
@@ -225,7 +198,7 @@ def ingest_flow(
             summary.derived_valid = validate_derived_task(con, summary.run_id, started)
             summary.status = "succeeded" if summary.derived_valid else "succeeded_with_warnings"
             summary.elapsed_s = time.perf_counter() - t0
-            _finish_run(con, summary)
+            finish_run(con, summary)
             analyst_copy_task(con, db_path, refresh_mode)
             publish_task(con, db_path)
         except BaseException:
@@ -246,7 +219,7 @@ def _to_read_ahead(con, files: list[DeliveryFile]) -> list[tuple[DeliveryFile, S
                 snap = take_snapshot(f.path)
             except (FileRejected, OSError):
                 continue
-            if not steps.already_loaded(con, snap.digest):
+            if not already_loaded(con, snap.digest):
                 reads.append((f, snap))
     return reads
 
@@ -277,7 +250,7 @@ def _prepare(
     try:
         snap = ahead.snapshot(delivery_file) or snapshot_task(delivery_file, settings)
         digest, state = snap.digest, snap.state
-        if delivery_file.problem is None and (earlier := steps.already_loaded(con, digest)):
+        if delivery_file.problem is None and (earlier := already_loaded(con, digest)):
             return _Prepared(digest, state, loaded_as=earlier)
         raw = read_file_task(delivery_file, snap, ahead)
         del snap  # its bytes are not needed past the read
@@ -307,33 +280,34 @@ def _prepare_while_waiting(
 
 def _ingest_one(
     con, delivery_file: DeliveryFile, prepared: _Prepared, file_seq: int, load_seq: int, summary
-) -> steps.FileOutcome:
+) -> FileOutcome:
     source = display_name(str(delivery_file.path))  # stored and shown: no control characters
     now = dt.datetime.now(dt.UTC)
     digest = prepared.digest
     # asked again now: a file prepared early may repeat the bytes of one loaded since
     earlier = prepared.loaded_as or (
-        steps.already_loaded(con, digest) if delivery_file.problem is None and digest else None
+        already_loaded(con, digest) if delivery_file.problem is None and digest else None
     )
     read_as = {"path": delivery_file.path, "state": prepared.state}
     if earlier:
-        return steps.FileOutcome(
+        return FileOutcome(
             source, delivery_file.entity, "skipped", f"same content as {earlier}, loaded before",
             **read_as,
         )  # fmt: skip
     if prepared.rejected is not None:
-        steps.record_rejection(
+        record_rejection(
             con,
             run_id=summary.run_id,
             load_seq=load_seq,
             file_seq=file_seq,
-            delivery_file=delivery_file,
+            source_file=source,
+            entity=delivery_file.entity,
             content_hash=digest,
             message=str(prepared.rejected),
             at=now,
         )
         message = str(prepared.rejected)
-        return steps.FileOutcome(source, delivery_file.entity, "rejected", message, **read_as)
+        return FileOutcome(source, delivery_file.entity, "rejected", message, **read_as)
     message = unknown_columns_note(prepared.extra_columns)
     result = load_task(
         con,
@@ -346,17 +320,15 @@ def _ingest_one(
         loaded_at=now,
         message=message,
     )
-    steps.record_gx_result(
-        con, summary.run_id, prepared.gx_outcome, delivery_file.entity, source, now
-    )
+    record_gx_result(con, summary.run_id, prepared.gx_outcome, delivery_file.entity, source, now)
     crash_point("after_file_commit")
-    return steps.FileOutcome(source, delivery_file.entity, "loaded", message, result, **read_as)
+    return FileOutcome(source, delivery_file.entity, "loaded", message, result, **read_as)
 
 
 @flow(name="watch-inbox")
 def watch_inbox_flow(
     db: str | None = None, inbox: str | None = None, archive: str | None = None
-) -> steps.RunSummary | None:
+) -> RunSummary | None:
     """Ingest whatever was dropped into the inbox, then move it to the archive."""
     settings = get_settings()
     inbox_dir = Path(inbox) if inbox else settings.path("inbox_dir")
@@ -375,7 +347,7 @@ def watch_inbox_flow(
     return summary
 
 
-def _changed_since_read(path: Path, summary: steps.RunSummary) -> bool:
+def _changed_since_read(path: Path, summary: RunSummary) -> bool:
     """Whether the file at `path` is no longer the one the run read (replaced or written
     to since): it stays in the inbox and is loaded by the next look, instead of being
     archived unread."""

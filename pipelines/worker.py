@@ -19,8 +19,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from pipelines.flows import inbox_files, watch_inbox_flow
-from pipelines.ingest.run import RunSummary
 from pipelines.prefect_env import without_flow_heartbeats
+from pipelines.store.bookkeeping import RunSummary
 from pipelines.store.connection import describe_load_failure
 
 READY = "watching"
