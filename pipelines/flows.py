@@ -1,9 +1,9 @@
 """Prefect flows: `ingest` (one run over one or more files/folders) and `watch_inbox`.
 
-Tasks wrap the plain step functions of pipelines/ingest/run.py. Only I/O tasks retry
-(reading a file, moving files); validation and loading are deterministic, so a retry
-would only repeat the same failure. Task inputs are frames and a DuckDB connection,
-which are not hashable, so caching is off.
+Tasks wrap the plain step functions of pipelines/ingest/read_and_validate.py and of the
+store. Only I/O tasks retry (reading a file, moving files); validation and loading are
+deterministic, so a retry would only repeat the same failure. Task inputs are frames and
+a DuckDB connection, which are not hashable, so caching is off.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from prefect.cache_policies import NONE
 
 from pipelines.crash_points import crash_point
 from pipelines.folders import remove_if_empty
-from pipelines.ingest import run as steps
+from pipelines.ingest import read_and_validate
 from pipelines.ingest.discover import DeliveryFile, discover
 from pipelines.ingest.prepare import FilePlan
 from pipelines.ingest.read_ahead import READ_AHEAD_FORMATS, ReadAhead
@@ -73,18 +73,18 @@ def read_file_task(delivery_file: DeliveryFile, snapshot: Snapshot, ahead: ReadA
     """Parse the bytes that were hashed; XLSX in the reader process, under its time limit."""
     if delivery_file.problem is None and delivery_file.format in READ_AHEAD_FORMATS:
         return ahead.read(delivery_file, snapshot)
-    return steps.read_file(delivery_file, snapshot)
+    return read_and_validate.read_file(delivery_file, snapshot)
 
 
 @task(name="read and hash file", retries=2, retry_delay_seconds=1,
       retry_condition_fn=_transient_io_error, **TASK)  # fmt: skip
 def snapshot_task(delivery_file: DeliveryFile, settings: Settings) -> Snapshot:
-    return steps.snapshot(delivery_file, settings.max_line_bytes)
+    return read_and_validate.snapshot(delivery_file, settings.max_line_bytes)
 
 
 @task(name="validate rows (GX)", **TASK)
 def validate_task(raw, entity: str, settings: Settings, load_time: dt.datetime):
-    return steps.validate_file(raw, entity, settings, load_time)
+    return read_and_validate.validate_file(raw, entity, settings, load_time)
 
 
 @task(name="load file", **TASK)
@@ -245,7 +245,7 @@ def _prepare(
     """Everything before the file's transaction (no write to the warehouse). A refused
     file (a link, a FIFO, one of our own files) is never opened."""
     if delivery_file.refused:
-        return _Prepared(None, rejected=steps.refused(delivery_file))
+        return _Prepared(None, rejected=read_and_validate.refused(delivery_file))
     digest = state = None
     try:
         snap = ahead.snapshot(delivery_file) or snapshot_task(delivery_file, settings)
