@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.compute as pc
 
-from pipelines.ingest.readers import arrow_text
+from pipelines.ingest.readers.text import arrow_text
 from pipelines.schema import (
     ENTITIES,
     FALSE_WORDS,
