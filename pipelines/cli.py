@@ -294,6 +294,16 @@ def serve(
         raise typer.Exit(1) from exc
 
 
+@app.command("write-suites", hidden=True)
+def write_suites_command() -> None:
+    """Maintenance: rewrite the GX suites under expectations/ from the contract in
+    pipelines/schema.py, after a change to it; commit what it writes."""
+    from pipelines.validation.gx_context import write_suites
+
+    for name in write_suites():
+        typer.echo(f"wrote suite {name}")
+
+
 users_app = typer.Typer(
     help="Dashboard accounts (owner, therapist, analyst) and their passwords (docs/security.md).",
     no_args_is_help=True,

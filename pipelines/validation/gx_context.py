@@ -16,6 +16,7 @@ from typing import Any
 
 from pipelines.folders import remove_if_empty
 from pipelines.settings import PROJECT_ROOT, Settings, get_settings
+from pipelines.validation.suites import all_suites, build_suite
 
 DATASOURCE = "outcomes"
 BATCH = "whole_frame"
@@ -88,9 +89,8 @@ def validation_definition(ctx, suite_name: str):
 
 
 def write_suites(settings: Settings | None = None) -> list[str]:
-    """(Re)write every suite and its validation definition from pipelines/schema.py."""
-    from pipelines.validation.suites import all_suites, build_suite
-
+    """(Re)write every suite and its validation definition from pipelines/schema.py
+    (the maintenance command ``outcomes write-suites``)."""
     ctx = get_context()
     written = []
     for name, expectations in all_suites().items():
