@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from pipelines.flows import inbox_files, watch_inbox_flow
+from pipelines.inbox import inbox_files, watch_inbox_flow
 from pipelines.prefect_env import without_flow_heartbeats
 from pipelines.store.bookkeeping import RunSummary
 from pipelines.store.connection import describe_load_failure

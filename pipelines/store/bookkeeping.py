@@ -39,7 +39,7 @@ class FileOutcome:
     result: FileResult | None = None
     path: Path | None = None
     state: FileState | None = None
-    """The file as it was read (None when it was not): see flows.watch_inbox_flow."""
+    """The file as it was read (None when it was not): see inbox.watch_inbox_flow."""
 
 
 @dataclass
