@@ -183,7 +183,7 @@ def ingest_flow(paths: list[str], db: str | None = None, data_docs: bool = True)
             with ReadAhead(_to_read_ahead(con, files), settings.read_timeout_s) as ahead:
                 if ahead.pending:  # while the worker reads, import GX (the first validation would)
                     get_context()
-                early: dict[int, _Prepared] = {}  # files prepared while the worker read
+                early: dict[int, PreparedFile] = {}  # files prepared while the worker read
                 for at, delivery_file in enumerate(files):
                     _prepare_while_waiting(con, files, at, early, settings, started, ahead)
                     prepared = early.pop(at, None) or _prepare(
@@ -224,7 +224,7 @@ def _to_read_ahead(con, files: list[DeliveryFile]) -> list[tuple[DeliveryFile, S
 
 
 @dataclass
-class _Prepared:
+class PreparedFile:
     """A file hashed, read, typed, validated and planned — or why it goes no further."""
 
     digest: str | None
@@ -240,30 +240,30 @@ class _Prepared:
 
 def _prepare(
     con, delivery_file: DeliveryFile, settings: Settings, load_time: dt.datetime, ahead: ReadAhead
-) -> _Prepared:
+) -> PreparedFile:
     """Everything before the file's transaction (no write to the warehouse). A refused
     file (a link, a FIFO, one of our own files) is never opened."""
     if delivery_file.refused:
-        return _Prepared(None, rejected=read_and_validate.refused(delivery_file))
+        return PreparedFile(None, rejected=read_and_validate.refused(delivery_file))
     digest = state = None
     try:
         snap = ahead.snapshot(delivery_file) or snapshot_task(delivery_file, settings)
         digest, state = snap.digest, snap.state
         if delivery_file.problem is None and (earlier := already_loaded(con, digest)):
-            return _Prepared(digest, state, loaded_as=earlier)
+            return PreparedFile(digest, state, loaded_as=earlier)
         raw = read_file_task(delivery_file, snap, ahead)
         del snap  # its bytes are not needed past the read
         crash_point("after_read")
         plan, gx_outcome = validate_task(raw, delivery_file.entity, settings, load_time)
     except FileRejected as exc:
-        return _Prepared(digest, state, rejected=exc)
-    return _Prepared(
+        return PreparedFile(digest, state, rejected=exc)
+    return PreparedFile(
         digest, state, plan=plan, gx_outcome=gx_outcome, extra_columns=raw.extra_columns
     )
 
 
 def _prepare_while_waiting(
-    con, files: list[DeliveryFile], at: int, early: dict[int, _Prepared], settings: Settings,
+    con, files: list[DeliveryFile], at: int, early: dict[int, PreparedFile], settings: Settings,
     load_time: dt.datetime, ahead: ReadAhead,
 ) -> None:  # fmt: skip
     """While the worker still reads files[at], prepare the files after it here (at most
@@ -278,7 +278,7 @@ def _prepare_while_waiting(
 
 
 def _ingest_one(
-    con, delivery_file: DeliveryFile, prepared: _Prepared, file_seq: int, load_seq: int, summary
+    con, delivery_file: DeliveryFile, prepared: PreparedFile, file_seq: int, load_seq: int, summary
 ) -> FileOutcome:
     source = display_name(str(delivery_file.path))  # stored and shown: no control characters
     now = dt.datetime.now(dt.UTC)
