@@ -135,7 +135,7 @@ def validate_derived_task(con, run_id: str, at: dt.datetime) -> bool:
     for table, outcome in outcomes.items():
         record_gx_result(con, run_id, outcome, table, None, at)
     con.commit()
-    return all(o.success for o in outcomes.values())
+    return all(outcome.success for outcome in outcomes.values())
 
 
 @task(name="write analysts' copy", **TASK)

@@ -90,8 +90,9 @@ def users_list() -> None:
     users = UserStore().list()
     if not users:
         typer.echo("no accounts yet: add one with `outcomes users add NAME --role owner`")
-    for u in users:
-        typer.echo(f"{u.username}\t{u.role}\t{u.therapist_id or '-'}\t{u.created_at[:19]}")
+    for user in users:
+        linked = user.therapist_id or "-"
+        typer.echo(f"{user.username}\t{user.role}\t{linked}\t{user.created_at[:19]}")
 
 
 @users_app.command("passwd")

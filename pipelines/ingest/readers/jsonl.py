@@ -203,7 +203,7 @@ def _decode_chunk(
         name = normalise_header(key)
         if key_of.setdefault(name, key) != key or name in (ROW_NUMBER, READ_ERROR):
             return None  # keys equal after trimming and case folding: row by row
-        values = [o[key] for o in objs] if one_shape else [o.get(key) for o in objs]
+        values = [obj[key] for obj in objs] if one_shape else [obj.get(key) for obj in objs]
         kinds = set(map(type, values)) - {str, type(None)}
         if kinds:
             if kinds - {bool, list}:

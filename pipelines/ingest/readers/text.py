@@ -53,9 +53,9 @@ def text_column(values: pd.Series | pa.ChunkedArray) -> pd.Series:
     index = values.index if isinstance(values, pd.Series) else None
     arr = arrow_text(values) if index is not None else values
     if arr is None:
-        s = pd.Series(values, index=index, dtype=object).astype("string").str.strip()
-        s = s.mask(s == "")
-        return s.astype(object).where(s.notna(), None)
+        stripped = pd.Series(values, index=index, dtype=object).astype("string").str.strip()
+        stripped = stripped.mask(stripped == "")
+        return stripped.astype(object).where(stripped.notna(), None)
     trimmed = pc.utf8_trim_whitespace(arr)
     cleaned = pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
     return pd.Series(cleaned.to_numpy(zero_copy_only=False), index=index, dtype=object)
