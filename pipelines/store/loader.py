@@ -55,7 +55,7 @@ def register_typed(con: duckdb.DuckDBPyConnection, entity: str, frame: pd.DataFr
 
 def _as_arrow(frame: pd.DataFrame) -> pa.Table | pd.DataFrame:
     """The frame as an Arrow table: DuckDB reads Arrow strings without touching Python
-    objects (3× faster than scanning object columns). The frame itself if Arrow refuses
+    objects (docs/performance.md has the figures). The frame itself if Arrow refuses
     a column (values of mixed types), which DuckDB then reads as before."""
     try:
         return pa.Table.from_pandas(frame, preserve_index=False)
