@@ -88,7 +88,7 @@ def bench_warm_day(day: Path, warehouse: Path, work: Path, env: dict) -> dict:
     empty and the archive holds all its files: delivery to loaded, the poll's wait included.
     Peak memory is the worker's process tree, sampled meanwhile."""
     from benchmarks.measure import SAMPLE_S, tree_rss_kb
-    from pipelines.flows import inbox_files
+    from pipelines.inbox import inbox_files
     from pipelines.worker import LOADED, READY
 
     inbox, archive, log_path = work / "inbox", work / "archive", work / "serve.log"

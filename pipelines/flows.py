@@ -1,35 +1,42 @@
-"""Prefect flows: `ingest` (one run over one or more files/folders) and `watch_inbox`.
+"""The Prefect flow `ingest`: one run over one or more files/folders (pipelines/inbox.py
+runs it on the inbox).
 
-Tasks wrap the plain step functions of pipelines/ingest/run.py. Only I/O tasks retry
-(reading a file, moving files); validation and loading are deterministic, so a retry
-would only repeat the same failure. Task inputs are frames and a DuckDB connection,
-which are not hashable, so caching is off.
+Tasks wrap the plain step functions of pipelines/ingest/read_and_validate.py and of the
+store. Only I/O tasks retry (reading a file; moving one, in pipelines/inbox.py); validation
+and loading are deterministic, so a retry would only repeat the same failure. Task inputs
+are frames and a DuckDB connection, which are not hashable, so caching is off.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import duckdb
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE
 
 from pipelines.crash_points import crash_point
-from pipelines.folders import remove_if_empty
-from pipelines.ingest import run as steps
+from pipelines.ingest import read_and_validate
 from pipelines.ingest.discover import DeliveryFile, discover
 from pipelines.ingest.prepare import FilePlan
 from pipelines.ingest.read_ahead import READ_AHEAD_FORMATS, ReadAhead
 from pipelines.ingest.readers import FileRejected
 from pipelines.ingest.rejection import display_name, unknown_columns_note
-from pipelines.ingest.safe_files import entries, own_files
+from pipelines.ingest.safe_files import own_files
 from pipelines.ingest.snapshot import FileState, Snapshot, take_snapshot
 from pipelines.settings import Settings, analyst_copy_path, get_settings
+from pipelines.store.bookkeeping import (
+    FileOutcome,
+    RunSummary,
+    already_loaded,
+    finish_run,
+    record_gx_result,
+    record_rejection,
+    start_run,
+)
 from pipelines.store.connection import (
     discard,
     load_lock,
@@ -65,18 +72,18 @@ def read_file_task(delivery_file: DeliveryFile, snapshot: Snapshot, ahead: ReadA
     """Parse the bytes that were hashed; XLSX in the reader process, under its time limit."""
     if delivery_file.problem is None and delivery_file.format in READ_AHEAD_FORMATS:
         return ahead.read(delivery_file, snapshot)
-    return steps.read_file(delivery_file, snapshot)
+    return read_and_validate.read_file(delivery_file, snapshot)
 
 
 @task(name="read and hash file", retries=2, retry_delay_seconds=1,
       retry_condition_fn=_transient_io_error, **TASK)  # fmt: skip
 def snapshot_task(delivery_file: DeliveryFile, settings: Settings) -> Snapshot:
-    return steps.snapshot(delivery_file, settings.max_line_bytes)
+    return read_and_validate.snapshot(delivery_file, settings.max_line_bytes)
 
 
 @task(name="validate rows (GX)", **TASK)
 def validate_task(raw, entity: str, settings: Settings, load_time: dt.datetime):
-    return steps.validate_file(raw, entity, settings, load_time)
+    return read_and_validate.validate_file(raw, entity, settings, load_time)
 
 
 @task(name="load file", **TASK)
@@ -126,9 +133,9 @@ def validate_derived_task(con, run_id: str, at: dt.datetime) -> bool:
     outcomes = validate_derived(con)
     con.begin()
     for table, outcome in outcomes.items():
-        steps.record_gx_result(con, run_id, outcome, table, None, at)
+        record_gx_result(con, run_id, outcome, table, None, at)
     con.commit()
-    return all(o.success for o in outcomes.values())
+    return all(outcome.success for outcome in outcomes.values())
 
 
 @task(name="write analysts' copy", **TASK)
@@ -158,43 +165,8 @@ def build_docs_task(since: dt.datetime) -> str:
     return str(build_docs(since))
 
 
-def _start_run(con: duckdb.DuckDBPyConnection, run_id: str, started: dt.datetime) -> int:
-    load_seq = steps.next_load_seq(con)
-    con.execute(
-        "INSERT INTO meta_runs (run_id, load_seq, started_at, status) VALUES (?, ?, ?, 'running')",
-        [run_id, load_seq, started],
-    )
-    return load_seq
-
-
-def _finish_run(con, summary: steps.RunSummary) -> None:
-    con.execute(
-        """
-        UPDATE meta_runs SET finished_at = ?, status = ?, files_loaded = ?, files_rejected = ?,
-            files_skipped = ?, rows_loaded = ?, rows_quarantined = ?, rows_retried = ?,
-            alerts = ?, message = ?
-        WHERE run_id = ?
-        """,
-        [
-            dt.datetime.now(dt.UTC),
-            summary.status,
-            summary.count("loaded"),
-            summary.count("rejected"),
-            summary.count("skipped"),
-            summary.total("rows_loaded"),
-            summary.total("rows_quarantined"),
-            summary.rows_retried,
-            summary.alerts,
-            "; ".join(f"{f.source_file}: {f.message}" for f in summary.files if f.message)[:4000],
-            summary.run_id,
-        ],
-    )
-
-
 @flow(name="ingest")
-def ingest_flow(
-    paths: list[str], db: str | None = None, data_docs: bool = True
-) -> steps.RunSummary:
+def ingest_flow(paths: list[str], db: str | None = None, data_docs: bool = True) -> RunSummary:
     """Load a delivery (files and/or folders) into the warehouse and refresh the outcomes;
     then rebuild the GX Data Docs unless `data_docs` is False (the caller will)."""
     logger = get_run_logger()
@@ -202,16 +174,16 @@ def ingest_flow(
     db_path = resolve_warehouse(Path(db) if db else settings.db_path)
     t0 = time.perf_counter()
     started = dt.datetime.now(dt.UTC)
-    summary = steps.RunSummary(run_id=uuid.uuid4().hex[:12], started_at=started)
+    summary = RunSummary(run_id=uuid.uuid4().hex[:12], started_at=started)
     with load_lock(db_path, wait_s=settings.load_lock_wait_s):
         con = open_working_copy(db_path)
         try:
-            load_seq = _start_run(con, summary.run_id, started)
+            load_seq = start_run(con, summary.run_id, started)
             files = discover([Path(p) for p in paths], own_files(settings, db_path))
             with ReadAhead(_to_read_ahead(con, files), settings.read_timeout_s) as ahead:
                 if ahead.pending:  # while the worker reads, import GX (the first validation would)
                     get_context()
-                early: dict[int, _Prepared] = {}  # files prepared while the worker read
+                early: dict[int, PreparedFile] = {}  # files prepared while the worker read
                 for at, delivery_file in enumerate(files):
                     _prepare_while_waiting(con, files, at, early, settings, started, ahead)
                     prepared = early.pop(at, None) or _prepare(
@@ -225,7 +197,7 @@ def ingest_flow(
             summary.derived_valid = validate_derived_task(con, summary.run_id, started)
             summary.status = "succeeded" if summary.derived_valid else "succeeded_with_warnings"
             summary.elapsed_s = time.perf_counter() - t0
-            _finish_run(con, summary)
+            finish_run(con, summary)
             analyst_copy_task(con, db_path, refresh_mode)
             publish_task(con, db_path)
         except BaseException:
@@ -246,13 +218,13 @@ def _to_read_ahead(con, files: list[DeliveryFile]) -> list[tuple[DeliveryFile, S
                 snap = take_snapshot(f.path)
             except (FileRejected, OSError):
                 continue
-            if not steps.already_loaded(con, snap.digest):
+            if not already_loaded(con, snap.digest):
                 reads.append((f, snap))
     return reads
 
 
 @dataclass
-class _Prepared:
+class PreparedFile:
     """A file hashed, read, typed, validated and planned — or why it goes no further."""
 
     digest: str | None
@@ -268,30 +240,30 @@ class _Prepared:
 
 def _prepare(
     con, delivery_file: DeliveryFile, settings: Settings, load_time: dt.datetime, ahead: ReadAhead
-) -> _Prepared:
+) -> PreparedFile:
     """Everything before the file's transaction (no write to the warehouse). A refused
     file (a link, a FIFO, one of our own files) is never opened."""
     if delivery_file.refused:
-        return _Prepared(None, rejected=steps.refused(delivery_file))
+        return PreparedFile(None, rejected=read_and_validate.refused(delivery_file))
     digest = state = None
     try:
         snap = ahead.snapshot(delivery_file) or snapshot_task(delivery_file, settings)
         digest, state = snap.digest, snap.state
-        if delivery_file.problem is None and (earlier := steps.already_loaded(con, digest)):
-            return _Prepared(digest, state, loaded_as=earlier)
+        if delivery_file.problem is None and (earlier := already_loaded(con, digest)):
+            return PreparedFile(digest, state, loaded_as=earlier)
         raw = read_file_task(delivery_file, snap, ahead)
         del snap  # its bytes are not needed past the read
         crash_point("after_read")
         plan, gx_outcome = validate_task(raw, delivery_file.entity, settings, load_time)
     except FileRejected as exc:
-        return _Prepared(digest, state, rejected=exc)
-    return _Prepared(
+        return PreparedFile(digest, state, rejected=exc)
+    return PreparedFile(
         digest, state, plan=plan, gx_outcome=gx_outcome, extra_columns=raw.extra_columns
     )
 
 
 def _prepare_while_waiting(
-    con, files: list[DeliveryFile], at: int, early: dict[int, _Prepared], settings: Settings,
+    con, files: list[DeliveryFile], at: int, early: dict[int, PreparedFile], settings: Settings,
     load_time: dt.datetime, ahead: ReadAhead,
 ) -> None:  # fmt: skip
     """While the worker still reads files[at], prepare the files after it here (at most
@@ -306,34 +278,35 @@ def _prepare_while_waiting(
 
 
 def _ingest_one(
-    con, delivery_file: DeliveryFile, prepared: _Prepared, file_seq: int, load_seq: int, summary
-) -> steps.FileOutcome:
+    con, delivery_file: DeliveryFile, prepared: PreparedFile, file_seq: int, load_seq: int, summary
+) -> FileOutcome:
     source = display_name(str(delivery_file.path))  # stored and shown: no control characters
     now = dt.datetime.now(dt.UTC)
     digest = prepared.digest
     # asked again now: a file prepared early may repeat the bytes of one loaded since
     earlier = prepared.loaded_as or (
-        steps.already_loaded(con, digest) if delivery_file.problem is None and digest else None
+        already_loaded(con, digest) if delivery_file.problem is None and digest else None
     )
     read_as = {"path": delivery_file.path, "state": prepared.state}
     if earlier:
-        return steps.FileOutcome(
+        return FileOutcome(
             source, delivery_file.entity, "skipped", f"same content as {earlier}, loaded before",
             **read_as,
         )  # fmt: skip
     if prepared.rejected is not None:
-        steps.record_rejection(
+        record_rejection(
             con,
             run_id=summary.run_id,
             load_seq=load_seq,
             file_seq=file_seq,
-            delivery_file=delivery_file,
+            source_file=source,
+            entity=delivery_file.entity,
             content_hash=digest,
             message=str(prepared.rejected),
             at=now,
         )
         message = str(prepared.rejected)
-        return steps.FileOutcome(source, delivery_file.entity, "rejected", message, **read_as)
+        return FileOutcome(source, delivery_file.entity, "rejected", message, **read_as)
     message = unknown_columns_note(prepared.extra_columns)
     result = load_task(
         con,
@@ -346,64 +319,6 @@ def _ingest_one(
         loaded_at=now,
         message=message,
     )
-    steps.record_gx_result(
-        con, summary.run_id, prepared.gx_outcome, delivery_file.entity, source, now
-    )
+    record_gx_result(con, summary.run_id, prepared.gx_outcome, delivery_file.entity, source, now)
     crash_point("after_file_commit")
-    return steps.FileOutcome(source, delivery_file.entity, "loaded", message, result, **read_as)
-
-
-@flow(name="watch-inbox")
-def watch_inbox_flow(
-    db: str | None = None, inbox: str | None = None, archive: str | None = None
-) -> steps.RunSummary | None:
-    """Ingest whatever was dropped into the inbox, then move it to the archive."""
-    settings = get_settings()
-    inbox_dir = Path(inbox) if inbox else settings.path("inbox_dir")
-    archive_dir = Path(archive) if archive else settings.path("archive_dir")
-    inbox_dir.mkdir(parents=True, exist_ok=True)
-    files = inbox_files(inbox_dir)
-    if not files:
-        return None
-    summary = ingest_flow([str(p) for p in files], db, data_docs=False)
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    done = [p for p in files if not _changed_since_read(p, summary)]
-    for path in done:
-        _archive_task(path, archive_dir / stamp / path.relative_to(inbox_dir))
-    _remove_emptied_folders(inbox_dir, done)
-    build_docs_task(summary.started_at)  # the delivery is loaded and archived already
-    return summary
-
-
-def _changed_since_read(path: Path, summary: steps.RunSummary) -> bool:
-    """Whether the file at `path` is no longer the one the run read (replaced or written
-    to since): it stays in the inbox and is loaded by the next look, instead of being
-    archived unread."""
-    read = next((f.state for f in summary.files if f.path == path), None)
-    if read is None or read == FileState.now(path):
-        return False
-    get_run_logger().warning(
-        "%s changed after it was read; left in the inbox for the next load", display_name(str(path))
-    )
-    return True
-
-
-def _remove_emptied_folders(inbox_dir: Path, files: list[Path]) -> None:
-    """The delivery folders its files left empty; never the inbox."""
-    remove_if_empty(
-        parent for path in files for parent in path.parents if inbox_dir in parent.parents
-    )
-
-
-def inbox_files(inbox_dir: Path) -> list[Path]:
-    """The files waiting in the inbox, in name order: every entry under it, at any depth,
-    that is not a folder (links, FIFOs … too: they are refused, recorded and archived),
-    except those whose name starts with '.' (a file still being written under a hidden
-    name, e.g. rsync's, is not picked up before it is renamed). Links are not followed."""
-    return entries(inbox_dir)
-
-
-@task(name="archive file", retries=2, retry_delay_seconds=1, **TASK)
-def _archive_task(path: Path, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.move(str(path), str(target))
+    return FileOutcome(source, delivery_file.entity, "loaded", message, result, **read_as)

@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from pipelines.ingest.rejection import display_name
-from pipelines.ingest.run import RunSummary
+from pipelines.store.bookkeeping import RunSummary
 
 
 def summary_table(summary: RunSummary) -> Table:

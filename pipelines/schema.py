@@ -1,7 +1,8 @@
 """The input contract of spec §2: entities, their columns, types and rules.
 
 One source of truth for the readers, the validator (GX suites are generated from it),
-the generator and the docs.
+the generator and the docs. Also the names of the columns the pipeline adds to a file's
+rows on their way to the warehouse, which readers, validation and the store share.
 """
 
 from __future__ import annotations
@@ -119,3 +120,15 @@ ENTITIES: dict[str, Entity] = {
         ),
     ),
 }
+
+
+# --- columns the pipeline adds to a file's rows ------------------------------------------
+
+ROW_NUMBER = "_row_number"
+"""Where a person finds the row in its file (the line, the sheet row, the record number)."""
+READ_ERROR = "_read_error"
+"""Set on a row that could not be read (e.g. a JSONL line that is not an object)."""
+POSITION = "_pos"
+"""A typed row's position in its file's plan: the key of its reasons."""
+SCORES_GIVEN = "_scores_given"
+"""Helper column on scores: how many of pain, muscle_tone, mobility are present."""

@@ -1,11 +1,12 @@
 """The warm inbox worker behind `outcomes serve`: one long-running process that loads
 every delivery dropped into the inbox itself.
 
-A fresh process spends ~5 s before it reads a byte (importing GX and Prefect, setting up);
-Prefect's `flow.serve()` starts a new process for every scheduled run, so each daily load
-paid that again. Here GX and Prefect are imported once, at start-up, a look into the inbox
-is a directory listing, and a delivery found is one `watch-inbox` flow run in this process,
-tracked by the Prefect API like any other. Call `configure_prefect` before importing this
+A fresh process spends seconds before it reads a byte (importing GX and Prefect, setting
+up: docs/performance.md); Prefect's `flow.serve()` starts a new process for every
+scheduled run, so each daily load paid that again. Here GX and Prefect are imported once,
+at start-up, a look into the inbox is a directory listing, and a delivery found is one
+`watch-inbox` flow run in this process (pipelines/inbox.py), tracked by the Prefect API
+like any other. Call `configure_prefect` before importing this
 module (it imports Prefect).
 """
 
@@ -18,9 +19,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from pipelines.flows import inbox_files, watch_inbox_flow
-from pipelines.ingest.run import RunSummary
+from pipelines.inbox import inbox_files, watch_inbox_flow
 from pipelines.prefect_env import without_flow_heartbeats
+from pipelines.store.bookkeeping import RunSummary
 from pipelines.store.connection import describe_load_failure
 
 READY = "watching"

@@ -83,3 +83,37 @@ def test_ingest_sends_no_flow_run_heartbeats(cli, prefect_api, examples, tmp_pat
     names = _flow_run_events(prefect_api, flow_run_id, [completed, heartbeat], until=completed)
     assert completed in names  # the events of this run did arrive
     assert heartbeat not in names
+
+
+def test_write_suites_restores_the_suites_the_contract_builds(cli, tmp_path):
+    """The maintenance command (hidden from --help) rewrites every suite under the
+    expectations folder it is given: a missing one and one out of date come back exactly as
+    committed (the committed ones match the contract: tests/validation/test_suites.py)."""
+    import json
+    import shutil
+
+    from pipelines.settings import PROJECT_ROOT
+    from pipelines.validation.suites import all_suites
+
+    def rules(path):  # the expectations without their generated ids
+        found = json.loads(path.read_text())["expectations"]
+        return sorted(json.dumps([e["type"], e["kwargs"]], sort_keys=True) for e in found)
+
+    committed = PROJECT_ROOT / "expectations"
+    copy = tmp_path / "expectations"
+    shutil.copytree(committed, copy, ignore=shutil.ignore_patterns("uncommitted"))
+    suites, committed_suites = copy / "gx" / "expectations", committed / "gx" / "expectations"
+    (suites / "scores.json").unlink()
+    stale = json.loads((suites / "clients.json").read_text())
+    stale["expectations"] = stale["expectations"][:1]
+    (suites / "clients.json").write_text(json.dumps(stale))
+    before = {p: p.read_bytes() for p in committed.rglob("*.json")}
+
+    done = cli("write-suites", OUTCOMES_EXPECTATIONS_DIR=str(copy),
+               OUTCOMES_GX_DOCS_DIR=str(tmp_path / "gx_docs"))  # fmt: skip
+
+    assert done.stdout.splitlines() == [f"wrote suite {name}" for name in all_suites()]
+    for name in all_suites():
+        assert rules(suites / f"{name}.json") == rules(committed_suites / f"{name}.json")
+    assert {p: p.read_bytes() for p in committed.rglob("*.json")} == before
+    assert "write-suites" not in cli("--help").stdout

@@ -141,39 +141,6 @@ def test_cli_ingest_refuses_a_missing_path(tmp_path, cli):
     assert proc.returncode == 2 and "no such file or folder" in proc.stdout
 
 
-def test_watch_inbox_loads_dropped_files_and_archives_them(
-    prefect_api, db_path, examples, tmp_path, query
-):
-    from pipelines.flows import watch_inbox_flow
-
-    inbox, archive = tmp_path / "inbox", tmp_path / "archive"
-    shutil.copytree(examples, inbox / "delivery" / "day-1")  # a delivery folder, moved in whole
-    (inbox / "delivery" / ".notes.partial").write_text("still being written")
-    before = time.time()
-    summary = watch_inbox_flow(str(db_path), str(inbox), str(archive))
-    assert summary.count("loaded") == 4
-    # the emptied delivery folder goes; one still holding a file being written stays
-    assert [p.relative_to(inbox) for p in inbox.rglob("*")] == [
-        Path("delivery"),
-        Path("delivery/.notes.partial"),
-    ]
-    assert len(list(archive.rglob("*.*"))) == 4
-    docs = get_settings().path("gx_docs_dir") / "index.html"
-    assert docs.stat().st_mtime >= before  # Data Docs rebuilt after the files were archived
-    assert query(db_path, "SELECT count(*) FROM sessions") == [(4,)]
-    assert watch_inbox_flow(str(db_path), str(inbox), str(archive)) is None  # nothing new
-
-
-def test_inbox_files_are_the_files_at_any_depth_except_hidden_ones(tmp_path):
-    from pipelines.flows import inbox_files
-
-    for name in ("b.csv", "day/a.csv", "day/.a.csv.partial", ".hidden.csv"):
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / name).write_text("x")
-    (tmp_path / "empty").mkdir()
-    assert inbox_files(tmp_path) == [tmp_path / "b.csv", tmp_path / "day" / "a.csv"]
-
-
 class Served:
     """`outcomes serve --interval 1` running as a subprocess; its output lines are collected
     by a thread so that the test can wait for one."""
@@ -232,7 +199,7 @@ def deliver(files: list[Path], inbox: Path, name: str) -> None:
 
 
 def test_serve_loads_each_delivery_in_one_warm_process(serve, db_path, examples, tmp_path, query):
-    from pipelines.flows import inbox_files
+    from pipelines.inbox import inbox_files
 
     inbox, archive = tmp_path / "inbox", tmp_path / "archive"
     worker = serve()
@@ -258,7 +225,7 @@ def test_serve_loads_each_delivery_in_one_warm_process(serve, db_path, examples,
 def test_serve_keeps_serving_after_a_failed_load_and_tries_again(
     serve, db_path, examples, tmp_path, query
 ):
-    from pipelines.flows import inbox_files
+    from pipelines.inbox import inbox_files
     from pipelines.store.connection import load_lock
 
     inbox = tmp_path / "inbox"
@@ -278,7 +245,7 @@ def test_serve_keeps_serving_after_a_failed_load_and_tries_again(
 def test_serve_stopped_during_a_load_leaves_the_warehouse_and_the_inbox_as_they_were(
     serve, db_path, examples, tmp_path
 ):
-    from pipelines.flows import inbox_files
+    from pipelines.inbox import inbox_files
     from pipelines.store.connection import load_lock
 
     inbox = tmp_path / "inbox"
@@ -295,7 +262,7 @@ def test_serve_stopped_during_a_load_leaves_the_warehouse_and_the_inbox_as_they_
 def test_serve_refuses_links_and_fifos_and_keeps_a_file_changed_after_its_read(
     serve, db_path, examples, tmp_path, query
 ):
-    from pipelines.flows import inbox_files
+    from pipelines.inbox import inbox_files
 
     inbox, gate = tmp_path / "inbox", tmp_path / "gate"
     gate.mkdir()

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from pipelines.ingest.run import FileOutcome, RunSummary
+from pipelines.store.bookkeeping import FileOutcome, RunSummary
 from pipelines.worker import describe_failure, describe_run, next_wait, stop_signals_as_ctrl_c
 
 

@@ -19,11 +19,17 @@ import numpy as np
 import pandas as pd
 import pyarrow.compute as pc
 
-from pipelines.ingest.readers import READ_ERROR, ROW_NUMBER, arrow_text
-from pipelines.schema import ENTITIES, FALSE_WORDS, TRUE_WORDS, Column
+from pipelines.ingest.readers.text import arrow_text
+from pipelines.schema import (
+    ENTITIES,
+    FALSE_WORDS,
+    READ_ERROR,
+    ROW_NUMBER,
+    SCORES_GIVEN,
+    TRUE_WORDS,
+    Column,
+)
 
-SCORES_GIVEN = "_scores_given"
-"""Helper column on scores: how many of pain, muscle_tone, mobility are present."""
 SCORE_COLUMNS = ("pain", "muscle_tone", "mobility")
 
 _ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"

@@ -13,10 +13,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from pipelines.ingest.readers import ROW_NUMBER
-from pipelines.schema import ENTITIES
-
-POSITION = "_pos"
+from pipelines.schema import ENTITIES, POSITION, ROW_NUMBER
 
 
 @dataclass

@@ -4,28 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass
 
 import duckdb
 import pandas as pd
 import pyarrow as pa
 
 from pipelines.crash_points import crash_point
-from pipelines.ingest.prepare import POSITION, REFERENCE_REASON, FilePlan
-from pipelines.ingest.readers import ROW_NUMBER
-from pipelines.schema import ENTITIES
+from pipelines.ingest.prepare import REFERENCE_REASON, FilePlan
+from pipelines.schema import ENTITIES, POSITION, ROW_NUMBER
+from pipelines.store.bookkeeping import FileResult, log_file
 from pipelines.store.ddl import history_table, latest_version
-
-
-@dataclass
-class FileResult:
-    rows_read: int
-    rows_loaded: int
-    rows_quarantined: int
-    rows_duplicate: int
-
-    def reconciles(self) -> bool:
-        return self.rows_read == self.rows_loaded + self.rows_quarantined + self.rows_duplicate
 
 
 def _cast(entity: str) -> str:
@@ -67,7 +55,7 @@ def register_typed(con: duckdb.DuckDBPyConnection, entity: str, frame: pd.DataFr
 
 def _as_arrow(frame: pd.DataFrame) -> pa.Table | pd.DataFrame:
     """The frame as an Arrow table: DuckDB reads Arrow strings without touching Python
-    objects (3× faster than scanning object columns). The frame itself if Arrow refuses
+    objects (docs/performance.md has the figures). The frame itself if Arrow refuses
     a column (values of mixed types), which DuckDB then reads as before."""
     try:
         return pa.Table.from_pandas(frame, preserve_index=False)
@@ -256,38 +244,3 @@ def _quarantine(con, plan, reasons, source_file, loaded_at, load_seq, file_seq) 
         {"at": loaded_at, "load_seq": load_seq, "file_seq": file_seq},
     )
     con.unregister("quarantine_frame")
-
-
-def log_file(
-    con: duckdb.DuckDBPyConnection,
-    *,
-    run_id: str,
-    load_seq: int,
-    file_seq: int,
-    source_file: str,
-    content_hash: str | None,
-    entity: str | None,
-    loaded_at: dt.datetime,
-    result: FileResult,
-    status: str,
-    message: str,
-) -> None:
-    con.execute(
-        "INSERT INTO meta_load_log "
-        "VALUES (?, ?, ?, ?, ?, ?, CAST(? AS TIMESTAMPTZ), ?, ?, ?, ?, ?, ?)",
-        [
-            run_id,
-            load_seq,
-            file_seq,
-            source_file,
-            content_hash,
-            entity,
-            loaded_at,
-            result.rows_read,
-            result.rows_loaded,
-            result.rows_quarantined,
-            result.rows_duplicate,
-            status,
-            message,
-        ],
-    )

@@ -9,9 +9,7 @@ import duckdb
 import pandas as pd
 
 from pipelines.ingest.normalise import normalise
-from pipelines.ingest.prepare import POSITION
-from pipelines.ingest.readers import ROW_NUMBER
-from pipelines.schema import ENTITY_ORDER
+from pipelines.schema import ENTITY_ORDER, POSITION, ROW_NUMBER
 from pipelines.store.loader import (
     drop_incoming,
     identical_to_current,

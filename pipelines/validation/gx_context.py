@@ -16,6 +16,7 @@ from typing import Any
 
 from pipelines.folders import remove_if_empty
 from pipelines.settings import PROJECT_ROOT, Settings, get_settings
+from pipelines.validation.suites import all_suites, build_suite
 
 DATASOURCE = "outcomes"
 BATCH = "whole_frame"
@@ -88,9 +89,8 @@ def validation_definition(ctx, suite_name: str):
 
 
 def write_suites(settings: Settings | None = None) -> list[str]:
-    """(Re)write every suite and its validation definition from pipelines/schema.py."""
-    from pipelines.validation.suites import all_suites, build_suite
-
+    """(Re)write every suite and its validation definition from pipelines/schema.py
+    (the maintenance command ``outcomes write-suites``)."""
     ctx = get_context()
     written = []
     for name, expectations in all_suites().items():
@@ -161,10 +161,11 @@ def prune_validation_results(ctx, keep: int, pages: Path) -> list:
 
     The folders matter: GX lists a store by walking its whole tree, several times a docs
     build, and a result's folders (suite/run/time) used to stay behind empty. After a few
-    hundred loads 5,000 of them cost ~0.5 s a build, growing with every run. (Docs are built
-    after the load lock is released: a second load validating at that very moment could find
-    a folder GX just made for its result removed; that load then fails whole, loading nothing,
-    and is run again: by the worker after inbox_retry_seconds, by hand after a CLI run.)
+    hundred loads thousands of them slowed every build, more with every run (figures in
+    docs/performance.md). (Docs are built after the load lock is released: a second load
+    validating at that very moment could find a folder GX just made for its result removed;
+    that load then fails whole, loading nothing, and is run again: by the worker after
+    inbox_retry_seconds, by hand after a CLI run.)
     """
     store = ctx.validation_results_store
     by_suite: dict[str, list] = {}

@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from pipelines.ingest.normalise import SCORES_GIVEN
+from pipelines.schema import SCORES_GIVEN
 from pipelines.settings import Settings
 from pipelines.validation.gx_context import run_validation
 

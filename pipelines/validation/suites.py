@@ -2,8 +2,9 @@
 
 One suite per entity for the row rules of spec §2, and one for the derived tables.
 The suites are committed as GX JSON under ``expectations/gx/expectations/``;
-``python -m pipelines.validation.suites`` rewrites them after a change to the contract,
-and a test checks that the committed files match what this module builds.
+``outcomes write-suites`` (a maintenance command, hidden from ``outcomes --help``)
+rewrites them after a change to the contract, and a test checks that the committed files
+match what this module builds.
 
 Rules that depend on the day of loading use suite parameters filled in at run time:
 ``oldest_birth_date``/``today`` (birth_date not in the future, age ≤ max_age_years) and
@@ -15,8 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipelines.ingest.normalise import SCORES_GIVEN
-from pipelines.schema import ENTITIES, Entity
+from pipelines.schema import ENTITIES, SCORES_GIVEN, Entity
 
 
 def _list_pattern(codes: tuple[str, ...]) -> str:
@@ -141,14 +141,3 @@ def all_suites() -> dict[str, list[dict[str, Any]]]:
     suites = {name: entity_expectations(e) for name, e in ENTITIES.items()}
     suites.update(derived_expectations())
     return suites
-
-
-def main() -> None:  # pragma: no cover - maintenance command
-    from pipelines.validation.gx_context import write_suites
-
-    for name in write_suites():
-        print(f"wrote suite {name}")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()

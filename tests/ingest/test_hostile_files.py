@@ -23,7 +23,8 @@ import pytest
 
 from pipelines.ingest.normalise import normalise
 from pipelines.ingest.prepare import combine_reasons
-from pipelines.ingest.readers import READ_ERROR, FileRejected, read_delivery_file
+from pipelines.ingest.readers import FileRejected, read_delivery_file
+from pipelines.schema import READ_ERROR
 
 BIG_LINE_BYTES = 50 * 1024 * 1024
 FORMULA = '=HYPERLINK("http://x","y")'

@@ -20,19 +20,12 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipelines.ingest.csv_fast import read_csv_fast
-from pipelines.ingest.jsonl_duckdb import read_jsonl_duckdb
 from pipelines.ingest.normalise import normalise
 from pipelines.ingest.prepare import combine_reasons, plan_file
-from pipelines.ingest.readers import (
-    READ_ERROR,
-    ROW_NUMBER,
-    FileRejected,
-    _read_csv_python,
-    _read_jsonl_python,
-    read_delivery_file,
-)
-from pipelines.schema import ENTITIES, ENTITY_ORDER
+from pipelines.ingest.readers import FileRejected, read_delivery_file
+from pipelines.ingest.readers.csv import read_csv_fast, read_csv_python
+from pipelines.ingest.readers.jsonl import read_jsonl_duckdb, read_jsonl_python
+from pipelines.schema import ENTITIES, ENTITY_ORDER, READ_ERROR, ROW_NUMBER
 from pipelines.store.loader import register_typed
 
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -83,7 +76,7 @@ _looks_typed = st.one_of(
     st.floats().map(str),
     st.booleans().map(str),
 )
-# the readers hand over trimmed text, blank as None (readers._blank_to_none)
+# the readers hand over trimmed text, blank as None (readers.text.blank_to_none)
 _value = st.one_of(st.none(), _looks_typed, st.text(max_size=30)).map(
     lambda v: (v.strip() or None) if isinstance(v, str) else v
 )
@@ -243,7 +236,7 @@ def test_jsonl_read_by_duckdb_equals_the_python_read(case, newline):
         path.write_text(text.replace("\n", newline), encoding="utf-8")
         fast = read_jsonl_duckdb(path.read_bytes(), entity)
         try:
-            slow = _read_jsonl_python(path.read_bytes(), path.name, entity)
+            slow = read_jsonl_python(path.read_bytes(), path.name, entity)
         except FileRejected:
             assert fast is None
             return
@@ -320,7 +313,7 @@ def test_csv_read_by_arrow_equals_the_pandas_read(rows, delimiter, newline, blan
         path = Path(tmp) / "therapists.csv"
         _write_csv(path, rows, delimiter, newline, blank_after)
         fast = read_csv_fast(path.read_bytes())
-        slow = _read_csv_python(path.read_bytes(), path.name, "therapists")
+        slow = read_csv_python(path.read_bytes(), path.name, "therapists")
     if fast is not None:
         pd.testing.assert_frame_equal(
             fast, slow, check_exact=True, check_index_type=True, check_column_type=True

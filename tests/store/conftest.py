@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.ingest import run as steps
+from pipelines.ingest import read_and_validate
 from pipelines.ingest.discover import discover
 from pipelines.settings import load_settings
 from pipelines.store.connection import open_writer
@@ -25,8 +25,10 @@ class Loader:
         self.load_seq += 1
         results = []
         for file_seq, f in enumerate(discover(list(paths)), start=1):
-            snap = steps.snapshot(f, self.settings.max_line_bytes)
-            plan, _ = steps.validate_file(steps.read_file(f, snap), f.entity, self.settings, NOW)
+            snap = read_and_validate.snapshot(f, self.settings.max_line_bytes)
+            plan, _ = read_and_validate.validate_file(
+                read_and_validate.read_file(f, snap), f.entity, self.settings, NOW
+            )
             results.append(
                 load_plan(
                     self.con,

@@ -31,7 +31,7 @@ def test_committed_suite_matches_the_contract(name):
     data = json.loads((SUITES_DIR / f"{name}.json").read_text())
     committed = sorted(_canonical({"type": e["type"], **e["kwargs"]}) for e in data["expectations"])
     built = sorted(_canonical(e) for e in all_suites()[name])
-    assert committed == built, "run `python -m pipelines.validation.suites` and commit"
+    assert committed == built, "run `outcomes write-suites` and commit"
 
 
 def _validate(entity, rows):

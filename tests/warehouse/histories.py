@@ -13,9 +13,9 @@ import duckdb
 import pandas as pd
 from hypothesis import strategies as st
 
-from pipelines.schema import ENTITIES, ENTITY_ORDER
+from pipelines.schema import ENTITIES, ENTITY_ORDER, ROW_NUMBER
 from pipelines.settings import Settings
-from pipelines.store.loader import ROW_NUMBER, insert_history, register_typed
+from pipelines.store.loader import insert_history, register_typed
 from pipelines.warehouse.incremental import refresh_derived
 
 SMALL = dataclasses.replace(

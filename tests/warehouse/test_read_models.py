@@ -14,7 +14,7 @@ import duckdb
 import pytest
 
 from pipelines.generate import generate_export
-from pipelines.ingest import run as steps
+from pipelines.ingest import read_and_validate
 from pipelines.ingest.discover import discover
 from pipelines.settings import METRICS, get_settings
 from pipelines.store.connection import open_writer
@@ -30,8 +30,10 @@ def _load(con: duckdb.DuckDBPyConnection, delivery: Path, load_seq: int) -> None
     for file_seq, f in enumerate(discover([delivery]), start=1):
         if f.problem:
             continue
-        snap = steps.snapshot(f, settings.max_line_bytes)
-        plan, _ = steps.validate_file(steps.read_file(f, snap), f.entity, settings, now)
+        snap = read_and_validate.snapshot(f, settings.max_line_bytes)
+        plan, _ = read_and_validate.validate_file(
+            read_and_validate.read_file(f, snap), f.entity, settings, now
+        )
         load_plan(con, plan, run_id=f"r{load_seq}", load_seq=load_seq, file_seq=file_seq,
                   source_file=str(f.path), content_hash=snap.digest, loaded_at=now,
                   message="")  # fmt: skip

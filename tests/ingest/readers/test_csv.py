@@ -2,7 +2,7 @@
 
 The claim is checked on the exported files (the large ones included) and, with
 hypothesis, on hostile raw text: any file gives either None or the very frame of
-``readers._read_csv_python`` (same values, dtypes, column order, row numbers), and a file
+``read_csv_python`` (same values, dtypes, column order, row numbers), and a file
 the pandas path refuses is never read by Arrow.
 """
 
@@ -18,8 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipelines.generate import generate_export
-from pipelines.ingest.csv_fast import read_csv_fast
-from pipelines.ingest.readers import _read_csv_python
+from pipelines.ingest.readers.csv import read_csv_fast, read_csv_python
 
 EXPORTS = Path(__file__).resolve().parents[2] / "data" / "benchmarks"
 
@@ -36,7 +35,7 @@ def _compare(path: Path) -> pd.DataFrame | None:
     """The Arrow frame, checked against the pandas path's; None when it stepped aside."""
     new = read_csv_fast(path.read_bytes())
     try:
-        old = _read_csv_python(
+        old = read_csv_python(
             path.read_bytes(), path.name, "sessions"
         )  # the entity does not change the read
     except Exception:  # FileRejected, pandas' ParserError, csv.Error: the file is refused

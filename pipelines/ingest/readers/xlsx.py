@@ -1,4 +1,4 @@
-"""Read the first sheet of an XLSX delivery file into a frame of text values.
+"""XLSX files: the first sheet, read by openpyxl, as a frame of text values.
 
 Bounded (docs/reliability.md, "XLSX bounds"): openpyxl fills every row out to the sheet's
 declared width, so a 5 KB file with one formatted cell at XFD1048576 made a million rows
@@ -16,13 +16,14 @@ import io
 
 import pandas as pd
 
-from pipelines.ingest.readers import (
-    ROW_NUMBER,
-    _blank_to_none,
-    _normalise_header,
-    _reject_duplicate_headers,
+from pipelines.ingest.readers.text import (
+    blank_to_none,
+    normalise_header,
+    reject_duplicate_headers,
 )
 from pipelines.ingest.rejection import FileRejected
+from pipelines.schema import ROW_NUMBER
+from pipelines.settings import get_settings
 
 
 def _cell_to_text(value: object) -> str | None:
@@ -56,11 +57,9 @@ def read_xlsx(
     max_rows: int | None = None,
     max_columns: int | None = None,
 ) -> pd.DataFrame:
-    from openpyxl import load_workbook
+    from openpyxl import load_workbook  # imported when needed: it is slow to import
 
     if max_rows is None or max_columns is None:
-        from pipelines.settings import get_settings
-
         settings = get_settings()
         max_rows = max_rows or settings.xlsx_max_rows
         max_columns = max_columns or settings.xlsx_max_columns
@@ -78,8 +77,8 @@ def read_xlsx(
             raise FileRejected(f"{name}: the first sheet is empty")
         if len(header) > max_columns:
             raise _beyond(name, f"column {len(header):,} in row 1", max_rows, max_columns)
-        names = [_normalise_header(h) if h is not None else "" for h in header]
-        _reject_duplicate_headers([n for n in names if n], name, entity)
+        names = [normalise_header(h) if h is not None else "" for h in header]
+        reject_duplicate_headers([n for n in names if n], name, entity)
         records = []
         for row_no, values in enumerate(rows, start=2):
             if row_no > max_rows:
@@ -96,4 +95,4 @@ def read_xlsx(
         workbook.close()
     named = [n for n in names if n]
     frame = pd.DataFrame.from_records(records, columns=[*named, ROW_NUMBER])
-    return _blank_to_none(frame)
+    return blank_to_none(frame)

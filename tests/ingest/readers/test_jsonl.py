@@ -20,8 +20,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipelines.ingest.jsonl_duckdb import NEEDS_PYTHON, read_jsonl_duckdb
-from pipelines.ingest.readers import FileRejected, _read_jsonl_python
+from pipelines.ingest.readers import FileRejected
+from pipelines.ingest.readers.jsonl import NEEDS_PYTHON, read_jsonl_duckdb, read_jsonl_python
 
 _SCREEN = re.compile(NEEDS_PYTHON)
 
@@ -149,7 +149,7 @@ def _compare(path: Path, entity: str) -> pd.DataFrame | None:
     """The DuckDB frame, checked against the Python path's; None when it stepped aside."""
     new = read_jsonl_duckdb(path.read_bytes(), entity)
     try:
-        old = _read_jsonl_python(path.read_bytes(), path.name, entity)
+        old = read_jsonl_python(path.read_bytes(), path.name, entity)
     except (FileRejected, ValueError, UnicodeError, pa.ArrowException):
         assert new is None
         return None

@@ -1,29 +1,29 @@
-"""Read a Parquet delivery file into a frame of text values (readers.py's shape)."""
+"""Parquet files: every column turned into the text a person would have typed."""
 
 from __future__ import annotations
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
-from pipelines.ingest.readers import (
-    ROW_NUMBER,
-    _blank_to_none,
-    _normalise_header,
-    _reject_duplicate_headers,
+from pipelines.ingest.readers.text import (
+    blank_to_none,
+    normalise_header,
+    reject_duplicate_headers,
 )
 from pipelines.ingest.rejection import FileRejected
-from pipelines.schema import ENTITIES
+from pipelines.schema import ENTITIES, ROW_NUMBER
 
 
 def read_parquet(data: bytes | bytearray, name: str, entity: str) -> pd.DataFrame:
+    import pyarrow.parquet as pq  # imported when a Parquet file comes: most loads have none
+
     table = pq.read_table(pa.BufferReader(pa.py_buffer(data)))
-    _reject_duplicate_headers([_normalise_header(n) for n in table.column_names], name, entity)
+    reject_duplicate_headers([normalise_header(n) for n in table.column_names], name, entity)
     types = {c.name: c.type for c in ENTITIES[entity].columns}
     columns: dict[str, pa.Array] = {}
     for column_name, col in zip(table.column_names, table.columns, strict=True):
-        header = _normalise_header(column_name)
+        header = normalise_header(column_name)
         if header not in types:
             continue  # ignored (and reported) anyway: its type does not matter
         if pa.types.is_list(col.type) or pa.types.is_large_list(col.type):
@@ -62,7 +62,7 @@ def read_parquet(data: bytes | bytearray, name: str, entity: str) -> pd.DataFram
         frame = pd.DataFrame(index=range(table.num_rows))
     # every column name counts for the contract check (extra ones are reported)
     for column_name in table.column_names:
-        if _normalise_header(column_name) not in frame:
-            frame[_normalise_header(column_name)] = None
+        if normalise_header(column_name) not in frame:
+            frame[normalise_header(column_name)] = None
     frame[ROW_NUMBER] = range(1, table.num_rows + 1)
-    return _blank_to_none(frame)
+    return blank_to_none(frame)
