@@ -1,6 +1,6 @@
 """Rebuild the marts from the staging relations (spec §4, §5), set-based in DuckDB SQL.
 
-Each mart is one SQL file under ``sql/`` (a CTE chain ending in ``final``), run as
+Each mart is one SQL file under ``models/`` (a CTE chain ending in ``final``), run as
 ``CREATE OR REPLACE TABLE <mart> AS <file>`` in dependency order. Settings reach the SQL
 only as prepared-statement parameters (``$gap_days``…), after validation here.
 
@@ -20,7 +20,7 @@ import duckdb
 
 from pipelines.settings import METRICS, Settings
 
-SQL_DIR = Path(__file__).resolve().parent / "sql"
+MODELS_DIR = Path(__file__).resolve().parent / "models"
 
 MARTS: tuple[str, ...] = (
     "mart_clients",
@@ -53,8 +53,8 @@ _COMMENT = re.compile(r"--[^\n]*")
 
 @cache
 def mart_sql(mart: str) -> str:
-    """The SELECT statement of a mart (the content of ``sql/<mart>.sql``)."""
-    return (SQL_DIR / f"{mart}.sql").read_text(encoding="utf-8")
+    """The SELECT statement of a mart (the content of ``models/<mart>.sql``)."""
+    return (MODELS_DIR / f"{mart}.sql").read_text(encoding="utf-8")
 
 
 def _number(value: float) -> str:
