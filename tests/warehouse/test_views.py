@@ -8,6 +8,7 @@ import datetime as dt
 import duckdb
 import pytest
 
+from pipelines.contracts import model_contracts
 from pipelines.settings import Settings
 from pipelines.store.ddl import ensure_schema
 from pipelines.warehouse.catalog import VIEWS
@@ -154,3 +155,33 @@ def test_views_follow_a_rebuild(wh):
     wh.rebuild(course_min_sessions=11, as_of=dt.date(2026, 6, 1))
     assert wh.one("SELECT status FROM courses") == "dropped_out"
     assert wh.one("SELECT count(*) FROM course_progress") == 3
+
+
+def undocumented(con) -> list[str]:
+    """What the warehouse's analyst views lack against their YAML contracts: a view without
+    one, or a column name or type the contract does not state."""
+    problems = []
+    contracts = model_contracts()
+    names = con.execute(
+        "SELECT view_name FROM duckdb_views() WHERE NOT internal AND view_name NOT LIKE 'stg\\_%' "
+        "ESCAPE '\\' AND view_name NOT LIKE 'mart\\_%' ESCAPE '\\' ORDER BY 1"
+    ).fetchall()
+    for (name,) in names:
+        if name not in contracts:
+            problems.append(f"{name}: no contract")
+        elif [(n, t) for n, t, _ in columns(con, name)] != [
+            (c.name, c.type) for c in contracts[name].columns
+        ]:
+            problems.append(f"{name}: columns differ from {contracts[name].contract_path}")
+    return problems
+
+
+def test_every_view_has_its_columns_documented_in_its_yaml(real):
+    build(real)
+    assert undocumented(real) == []
+    real.execute("CREATE VIEW surprise AS SELECT 1 AS x")
+    real.execute("CREATE OR REPLACE VIEW therapists AS SELECT therapist_id FROM stg_therapists")
+    assert undocumented(real) == [
+        "surprise: no contract",
+        "therapists: columns differ from pipelines/warehouse/models/therapists.yml",
+    ]
