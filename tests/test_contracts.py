@@ -4,6 +4,7 @@ one is refused with a message naming its file, never with a crash of another kin
 from __future__ import annotations
 
 import copy
+import re
 
 import pytest
 import yaml
@@ -45,10 +46,13 @@ def _write(tmp_path, data, name: str = "things") -> object:
     return path
 
 
-def test_every_contract_sits_beside_its_sql():
+def test_every_model_has_its_contract_beside_its_sql():
+    for folder in MODEL_DIRS:
+        assert {p.stem for p in folder.glob("*.sql")} == {p.stem for p in folder.glob("*.yml")}
     for model in model_contracts().values():
         assert (PROJECT_ROOT / model.sql_path).is_file(), model.contract_path
-        assert model.doc.strip() and model.spec, model.name
+        assert model.doc.strip() and model.grain, model.name
+        assert all(re.fullmatch(r"§[2-8]", s) for s in model.spec), model.name
 
 
 def test_a_valid_contract_reads_with_its_shared_texts(tmp_path):

@@ -12,15 +12,11 @@ import duckdb
 from pipelines.store.ddl import BOOKKEEPING_VIEWS
 from pipelines.warehouse.catalog import SPEC_VIEWS, VIEWS
 from pipelines.warehouse.derive import model_sql
+from pipelines.warehouse.render import comment_statements
+from pipelines.warehouse.render import sql_literal as sql_literal  # where the dashboard finds it
 
 WAREHOUSE_VIEWS: tuple[str, ...] = tuple(v for v in SPEC_VIEWS if v not in BOOKKEEPING_VIEWS)
 """Views created here; `quarantine` and `load_log` are created by the loading layer."""
-
-
-def sql_literal(text: str) -> str:
-    """`text` as an SQL string literal (quotes doubled), for the places DuckDB takes no
-    parameter: comments, ATTACH paths."""
-    return "'" + text.replace("'", "''") + "'"
 
 
 def view_sql(view: str) -> str:
@@ -29,7 +25,7 @@ def view_sql(view: str) -> str:
 
 
 def comment_on(con: duckdb.DuckDBPyConnection, view_name: str, strict: bool = True) -> None:
-    """COMMENT ON the view and each of its columns, from the catalog.
+    """COMMENT ON the view and each of its columns, from its contract (the YAML).
 
     For the loading layer's `quarantine` and `load_log` too: call it after (re)creating
     them (CREATE OR REPLACE drops comments). When strict, raises ValueError if the view
@@ -52,15 +48,7 @@ def comment_on(con: duckdb.DuckDBPyConnection, view_name: str, strict: bool = Tr
             f"view {view_name} does not match its documentation "
             f"(missing: {missing}, undocumented: {extra}); update {doc.contract_path}"
         )
-    statements = [
-        f"COMMENT ON VIEW {view_name} IS {sql_literal(f'One row per {doc.grain}. {doc.doc}')}"
-    ]
-    statements += [
-        f"COMMENT ON COLUMN {view_name}.{c.name} IS {sql_literal(c.doc)}"
-        for c in doc.columns
-        if c.name in actual
-    ]
-    con.execute(";\n".join(statements))
+    con.execute(";\n".join(comment_statements(view_name, doc, actual)))
 
 
 def create_analyst_views(con: duckdb.DuckDBPyConnection) -> None:
