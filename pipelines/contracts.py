@@ -30,6 +30,10 @@ MODEL_DIRS: tuple[Path, ...] = (_PACKAGE / "store" / "models", _PACKAGE / "wareh
 DOC_BLOCKS = "docs.md"
 """The file of shared texts in a model folder."""
 
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""yaml.safe_load's loader, in C when PyYAML has libyaml (it has here): the views' contracts
+are read at the start of every process that builds views or serves pages
+(docs/performance.md, "Process start")."""
 _DOC_BLOCK = re.compile(r"\{%\s*docs\s+(\w+)\s*%\}(.*?)\{%\s*enddocs\s*%\}", re.DOTALL)
 _DOC_REFERENCE = re.compile(r"""\{\{\s*doc\(\s*["'](\w+)["']\s*\)\s*\}\}""")
 _MODEL_KEYS = frozenset({"name", "description", "spec", "grain", "columns", "expectations"})
@@ -129,7 +133,7 @@ def read_contract(path: Path, blocks: dict[str, str] | None = None) -> ModelDoc:
     one)."""
     where = _relative(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
     except (yaml.YAMLError, UnicodeDecodeError) as error:
         raise ContractError(f"{where}: not readable YAML ({error})") from error
     data = _mapping(data, _MODEL_KEYS, where)
@@ -160,16 +164,24 @@ def doc_blocks(folder: Path) -> dict[str, str]:
 
 
 @cache
+def _folder_blocks(folder: Path) -> dict[str, str]:
+    return doc_blocks(folder)
+
+
+@cache
+def model_contract(name: str) -> ModelDoc:
+    """The contract of model `name` (ContractError unless exactly one folder holds it)."""
+    paths = [folder / f"{name}.yml" for folder in MODEL_DIRS if (folder / f"{name}.yml").is_file()]
+    if len(paths) != 1:
+        found = "no folder holds" if not paths else "more than one folder holds"
+        raise ContractError(f"{name}.yml: {found} it ({', '.join(map(_relative, MODEL_DIRS))})")
+    return read_contract(paths[0], _folder_blocks(paths[0].parent))
+
+
 def model_contracts() -> dict[str, ModelDoc]:
     """Every model's contract by name, folder by folder (MODEL_DIRS), by file name within."""
-    contracts: dict[str, ModelDoc] = {}
-    for folder in MODEL_DIRS:
-        blocks = doc_blocks(folder)
-        for path in sorted(folder.glob("*.yml")):
-            if path.stem in contracts:
-                raise ContractError(f"{_relative(path)}: a second model named {path.stem}")
-            contracts[path.stem] = read_contract(path, blocks)
-    return contracts
+    names = [path.stem for folder in MODEL_DIRS for path in sorted(folder.glob("*.yml"))]
+    return {name: model_contract(name) for name in names}
 
 
 def suite_expectations() -> dict[str, list[dict[str, Any]]]:

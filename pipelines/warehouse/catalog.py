@@ -10,7 +10,7 @@ section of ``docs/sql.md`` (:mod:`pipelines.warehouse.render`).
 
 from __future__ import annotations
 
-from pipelines.contracts import ModelDoc, model_contracts
+from pipelines.contracts import ModelDoc, model_contract
 
 SPEC_VIEWS: tuple[str, ...] = (
     "clients",
@@ -26,4 +26,4 @@ SPEC_VIEWS: tuple[str, ...] = (
 )
 """The views of spec §6, in its order (also that of docs/sql.md)."""
 
-VIEWS: dict[str, ModelDoc] = {name: model_contracts()[name] for name in SPEC_VIEWS}
+VIEWS: dict[str, ModelDoc] = {name: model_contract(name) for name in SPEC_VIEWS}
