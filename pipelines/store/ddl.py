@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from functools import cache
+from pathlib import Path
+
 import duckdb
 
 from pipelines.schema import ENTITIES, Column
@@ -68,17 +71,11 @@ meta_analyst_copy: one row once the analysts' copy is written (see
 pipelines/warehouse/analyst_copy.py): what it was made with, and the identity of the file
 published with this warehouse, so the next load patches it only when it is that file."""
 
-ANALYST_BOOKKEEPING_VIEWS = """
-CREATE OR REPLACE VIEW quarantine AS
-SELECT entity, source_file, row_number, record, reasons, reference_only, first_seen_at
-FROM meta_quarantine
-WHERE resolved_at IS NULL;
-
-CREATE OR REPLACE VIEW load_log AS
-SELECT source_file, content_hash, entity, loaded_at, rows_read, rows_loaded,
-       rows_quarantined, rows_duplicate, status, message
-FROM meta_load_log;
-"""
+MODELS_DIR = Path(__file__).resolve().parent / "models"
+"""The SQL of the views this layer owns, one file each: ``stg_<entity>.sql`` and the analysts'
+``quarantine.sql`` and ``load_log.sql``."""
+BOOKKEEPING_VIEWS: tuple[str, ...] = ("quarantine", "load_log")
+"""The analysts' views (spec §6) over the bookkeeping tables."""
 
 
 def column_ddl(col: Column) -> str:
@@ -91,36 +88,24 @@ def history_table(entity: str) -> str:
 
 def latest_version(keys: str) -> str:
     """QUALIFY clause keeping only the current version of each key among history rows: the
-    latest (load, file position in the load, row number) wins — spec §3's "later wins"."""
+    latest (load, file position in the load, row number) wins — spec §3's "later wins". The
+    staging models (``models/stg_<entity>.sql``) spell out the same order
+    (tests/store/test_ddl.py holds them to it)."""
     return (
         f"QUALIFY row_number() OVER (PARTITION BY {keys} "
         "ORDER BY _load_seq DESC, _file_seq DESC, _row_number DESC) = 1"
     )
 
 
-def staging_view_sql(entity: str) -> str:
-    """The current version of each key: the latest (load, file, row) wins."""
-    spec = ENTITIES[entity]
-    cols = []
-    for c in spec.columns:
-        if entity == "sessions" and c.name == "status":
-            cols.append("coalesce(status, 'completed') AS status")  # blank means completed
-        elif entity == "clients" and c.name == "contraindications":
-            cols.append("coalesce(contraindications, []::VARCHAR[]) AS contraindications")
-        else:
-            cols.append(c.name)
-    keys = ", ".join(spec.key)
-    return f"""
-CREATE OR REPLACE VIEW stg_{entity} AS
-WITH current_version AS (
-    SELECT * FROM {history_table(entity)}
-    {latest_version(keys)}
-),
-final AS (
-    SELECT {", ".join(cols)} FROM current_version
-)
-SELECT * FROM final
-"""
+@cache
+def model_sql(name: str) -> str:
+    """The SELECT of one of this layer's views (the content of ``models/<name>.sql``)."""
+    return (MODELS_DIR / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def view_sql(name: str) -> str:
+    """CREATE OR REPLACE VIEW statement of `name` (``stg_<entity>`` or a BOOKKEEPING_VIEWS)."""
+    return f"CREATE OR REPLACE VIEW {name} AS\n{model_sql(name)}"
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -131,5 +116,6 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(
             f"CREATE TABLE IF NOT EXISTS {history_table(entity)} ({columns}, {HISTORY_META})"
         )
-        con.execute(staging_view_sql(entity))
-    con.execute(ANALYST_BOOKKEEPING_VIEWS)
+        con.execute(view_sql(f"stg_{entity}"))
+    for view in BOOKKEEPING_VIEWS:
+        con.execute(view_sql(view))

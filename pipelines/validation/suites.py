@@ -1,6 +1,7 @@
 """The Great Expectations suites, built from the contract in pipelines/schema.py.
 
-One suite per entity for the row rules of spec §2, and one for the derived tables.
+One suite per entity for the row rules of spec §2, and one per validated mart, whose
+expectations sit in the mart's contract (the YAML beside its SQL, pipelines/contracts.py).
 The suites are committed as GX JSON under ``expectations/gx/expectations/``;
 ``outcomes write-suites`` (a maintenance command, hidden from ``outcomes --help``)
 rewrites them after a change to the contract, and a test checks that the committed files
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pipelines.contracts import suite_expectations
 from pipelines.schema import ENTITIES, SCORES_GIVEN, Entity
 
 
@@ -87,41 +89,9 @@ def entity_expectations(entity: Entity) -> list[dict[str, Any]]:
 
 
 def derived_expectations() -> dict[str, list[dict[str, Any]]]:
-    """Sanity rules on the marts, per table (asset name = table name)."""
-    metric = ["pain", "muscle_tone", "mobility"]
-    cohort = ["athlete", "overweight", "other"]
-    between = "expect_column_values_to_be_between"
-    return {
-        "mart_course_progress": [
-            {"type": between, "column": "improvement", "min_value": -10, "max_value": 10},
-            {"type": between, "column": "baseline", "min_value": 0, "max_value": 10},
-            {"type": between, "column": "latest", "min_value": 0, "max_value": 10},
-            {"type": between, "column": "immediate_effect", "min_value": -10, "max_value": 10},
-            {"type": "expect_column_values_to_be_in_set", "column": "metric", "value_set": metric},
-            {"type": "expect_column_values_to_not_be_null", "column": "course_id"},
-        ],
-        "mart_cohort_outcomes": [
-            {"type": between, "column": "responder_rate", "min_value": 0, "max_value": 1},
-            {"type": between, "column": "dropout_rate", "min_value": 0, "max_value": 1},
-            {"type": between, "column": "mean_improvement", "min_value": -10, "max_value": 10},
-            {"type": "expect_column_values_to_be_in_set", "column": "cohort", "value_set": cohort},
-        ],
-        "mart_courses": [
-            {"type": "expect_column_values_to_be_unique", "column": "course_id"},
-            {"type": between, "column": "sessions_completed", "min_value": 1},
-            {
-                "type": "expect_column_values_to_be_in_set",
-                "column": "status",
-                "value_set": ["completed", "in_progress", "dropped_out"],
-            },
-            # session_number runs 1..n without gaps: its max and count agree per course
-            {
-                "type": "expect_column_pair_values_to_be_equal",
-                "column_A": "sessions_completed",
-                "column_B": "max_session_number",
-            },
-        ],
-    }
+    """Sanity rules on the marts, per table (asset name = table name): the expectations in
+    each model's contract (``pipelines/warehouse/models/<mart>.yml``)."""
+    return suite_expectations()
 
 
 def build_suite(name: str, expectations: list[dict[str, Any]]):

@@ -18,7 +18,7 @@ import hashlib
 from dataclasses import dataclass
 
 from pipelines.warehouse.pseudonyms import PSEUDONYM_SCHEMA
-from pipelines.warehouse.views import sql_literal
+from pipelines.warehouse.render import sql_literal
 
 
 @dataclass(frozen=True)

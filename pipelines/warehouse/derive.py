@@ -1,6 +1,6 @@
 """Rebuild the marts from the staging relations (spec §4, §5), set-based in DuckDB SQL.
 
-Each mart is one SQL file under ``sql/`` (a CTE chain ending in ``final``), run as
+Each mart is one SQL file under ``models/`` (a CTE chain ending in ``final``), run as
 ``CREATE OR REPLACE TABLE <mart> AS <file>`` in dependency order. Settings reach the SQL
 only as prepared-statement parameters (``$gap_days``…), after validation here.
 
@@ -20,7 +20,7 @@ import duckdb
 
 from pipelines.settings import METRICS, Settings
 
-SQL_DIR = Path(__file__).resolve().parent / "sql"
+MODELS_DIR = Path(__file__).resolve().parent / "models"
 
 MARTS: tuple[str, ...] = (
     "mart_clients",
@@ -52,9 +52,9 @@ _COMMENT = re.compile(r"--[^\n]*")
 
 
 @cache
-def mart_sql(mart: str) -> str:
-    """The SELECT statement of a mart (the content of ``sql/<mart>.sql``)."""
-    return (SQL_DIR / f"{mart}.sql").read_text(encoding="utf-8")
+def model_sql(name: str) -> str:
+    """The SELECT statement of a mart or view (the content of ``models/<name>.sql``)."""
+    return (MODELS_DIR / f"{name}.sql").read_text(encoding="utf-8")
 
 
 def _number(value: float) -> str:
@@ -125,7 +125,7 @@ def _create_mart(
     """CREATE OR REPLACE [TEMP] TABLE (or VIEW, see VIEW_MARTS) <mart> AS its SQL file; a
     temp one shadows the stored mart for the statements that follow
     (pipelines/warehouse/incremental.py)."""
-    sql = mart_sql(mart)
+    sql = model_sql(mart)
     names = set(_PARAM.findall(_COMMENT.sub("", sql)))  # parameters named in comments don't count
     used = {name: params[name] for name in names}
     kind = "VIEW" if mart in VIEW_MARTS else "TABLE"

@@ -47,7 +47,7 @@ from pipelines.warehouse.derive import (
     MARTS,
     course_as_of,
     create_marts,
-    mart_sql,
+    model_sql,
     rebuild_derived,
     sql_parameters,
 )
@@ -86,7 +86,7 @@ def fingerprint(params: dict[str, Any]) -> str:
     """Digest of the mart parameters and every mart's SQL: marts built under another one
     must be rebuilt in full."""
     text = json.dumps(params, sort_keys=True, default=str)
-    text += "".join(mart_sql(mart) for mart in MARTS)
+    text += "".join(model_sql(mart) for mart in MARTS)
     return hashlib.sha256(text.encode()).hexdigest()
 
 

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from pipelines.warehouse.catalog import (
-    DOC_PATH,
-    VIEWS,
-    documented_reference,
-    render_reference,
-)
+from pipelines.warehouse.catalog import VIEWS
+from pipelines.warehouse.render import DOC_PATH, documented_reference, render_reference
 from pipelines.warehouse.views import WAREHOUSE_VIEWS
 
 
@@ -22,7 +18,7 @@ def test_catalog_covers_every_view_of_the_spec():
 def test_docs_sql_md_reference_is_current():
     text = DOC_PATH.read_text(encoding="utf-8")
     assert documented_reference(text) == render_reference(), (
-        "docs/sql.md is stale: run `.venv/bin/python -m pipelines.warehouse.catalog`"
+        "docs/sql.md is stale: run `.venv/bin/python -m pipelines.warehouse.render`"
     )
     for view in VIEWS.values():
         assert f"### `{view.name}`" in text

@@ -205,3 +205,39 @@ def test_rci_is_null_with_fewer_than_two_baselines(wh, course):
     wh.rebuild()
     p = wh.progress("A", "pain")
     assert (p["improvement"], p["rci"], p["reliable_improvement"]) == (7.0, None, None)
+
+
+def test_the_baseline_spread_holds_every_piece_of_the_rci_and_progress_reads_it(wh, course):
+    course("A", [{"pain": 8.0}, {"pain": 5.0}], client_id="C1")
+    course("B", [{"pain": 6.0}, {"pain": 4.0}], client_id="C2")
+    course("C", [{"pain": 4.0}], client_id="C3")
+    wh.rebuild(reliability={"pain": 0.8, "muscle_tone": 0.7, "mobility": 0.9}, rci_threshold=1.5)
+    spread = {
+        r[0]: r[1:]
+        for r in wh.rows(
+            "SELECT metric, baseline_sd, baselines, reliability, se_diff, rci_threshold "
+            "FROM mart_baseline_spread"
+        )
+    }
+    # pain: baselines 8, 6, 4 -> SD 2; SE_diff = 2 × √2 × √(1 − 0.8)
+    assert spread["pain"][:4] == (2.0, 3, 0.8, pytest.approx(2 * math.sqrt(2) * math.sqrt(0.2)))
+    assert spread["pain"][4] == 1.5
+    # no baseline for the other metrics: no spread, no SE_diff, but r is still stated
+    assert spread["mobility"] == (None, 0, 0.9, None, 1.5)
+    for course_id, metric, improvement, rci in wh.rows(
+        "SELECT course_id, metric, improvement, rci FROM mart_course_progress"
+    ):
+        se_diff = spread[metric][3]
+        expected = (
+            None if improvement is None or se_diff is None else round(improvement / se_diff, 9)
+        )
+        assert rci == expected, (course_id, metric)
+
+
+def test_rci_is_null_when_the_reliability_is_1(wh, course):
+    course("A", [{"pain": 8.0}, {"pain": 5.0}], client_id="C1")
+    course("B", [{"pain": 6.0}, {"pain": 4.0}], client_id="C2")
+    wh.rebuild(reliability={"pain": 1.0, "muscle_tone": 0.8, "mobility": 0.8})
+    p = wh.progress("A", "pain")
+    assert (p["improvement"], p["rci"], p["reliable_improvement"]) == (3.0, None, None)
+    assert wh.one("SELECT se_diff FROM mart_baseline_spread WHERE metric = 'pain'") is None

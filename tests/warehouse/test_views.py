@@ -8,6 +8,7 @@ import datetime as dt
 import duckdb
 import pytest
 
+from pipelines.contracts import model_contracts
 from pipelines.settings import Settings
 from pipelines.store.ddl import ensure_schema
 from pipelines.warehouse.catalog import VIEWS
@@ -154,3 +155,37 @@ def test_views_follow_a_rebuild(wh):
     wh.rebuild(course_min_sessions=11, as_of=dt.date(2026, 6, 1))
     assert wh.one("SELECT status FROM courses") == "dropped_out"
     assert wh.one("SELECT count(*) FROM course_progress") == 3
+
+
+def undocumented(con) -> list[str]:
+    """What the warehouse's models lack against their YAML contracts: a view or table
+    without one (history raw_* and bookkeeping meta_* tables are not models), or, where the
+    contract lists columns, a column name or type it does not state."""
+    problems = []
+    contracts = model_contracts()
+    names = con.execute(
+        "SELECT table_name FROM duckdb_columns() WHERE NOT internal AND schema_name = 'main' "
+        "AND database_name = current_database() AND table_name NOT LIKE 'raw\\_%' ESCAPE '\\' "
+        "AND table_name NOT LIKE 'meta\\_%' ESCAPE '\\' GROUP BY 1 ORDER BY 1"
+    ).fetchall()
+    for (name,) in names:
+        if name not in contracts:
+            problems.append(f"{name}: no contract")
+        elif contracts[name].columns and [(n, t) for n, t, _ in columns(con, name)] != [
+            (c.name, c.type) for c in contracts[name].columns
+        ]:
+            problems.append(f"{name}: columns differ from {contracts[name].contract_path}")
+    return problems
+
+
+def test_every_model_has_a_contract_and_a_view_its_documented_columns(real):
+    build(real)
+    assert undocumented(real) == []
+    real.execute("CREATE VIEW surprise AS SELECT 1 AS x")
+    real.execute("CREATE TABLE mart_surprise AS SELECT 1 AS x")
+    real.execute("CREATE OR REPLACE VIEW therapists AS SELECT therapist_id FROM stg_therapists")
+    assert undocumented(real) == [
+        "mart_surprise: no contract",
+        "surprise: no contract",
+        "therapists: columns differ from pipelines/warehouse/models/therapists.yml",
+    ]

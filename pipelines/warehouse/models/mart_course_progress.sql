@@ -1,6 +1,6 @@
 -- mart_course_progress: one row per course and metric (spec §4): int_course_progress with
--- the reliable change index, which compares each course's improvement with the spread of
--- every course's baseline (mart_baseline_spread).
+-- the reliable change index, rci = improvement / se_diff, se_diff and the threshold as
+-- mart_baseline_spread defines them for the metric (the spread of every course's baseline).
 -- A view (derive.VIEW_MARTS): rci is computed when read, so a load that moves the spread
 -- rewrites no row. No parameters (a view cannot hold them: the threshold comes with the
 -- spread).
@@ -12,20 +12,14 @@ with progress as (
 ),
 
 spread as (
-    select metric, baseline_sd, baselines, rci_threshold from mart_baseline_spread
+    select metric, se_diff, rci_threshold from mart_baseline_spread
 ),
 
 with_rci as (
     select
         p.*,
         s.rci_threshold,
-        case
-            when s.baselines >= 2 and s.baseline_sd > 0
-                then round(
-                    p.improvement / nullif(s.baseline_sd * sqrt(2) * sqrt(1 - p.reliability), 0),
-                    9
-                )
-        end as rci
+        round(p.improvement / s.se_diff, 9) as rci
     from progress p
     left join spread s on s.metric = p.metric
 ),

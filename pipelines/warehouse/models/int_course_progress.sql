@@ -1,7 +1,7 @@
 -- int_course_progress: one row per course and metric (spec §4), also when the metric has
 -- no values in the course: everything of mart_course_progress that depends on the course
 -- alone (all but rci, which depends on the spread of every course's baseline).
--- Parameters: $mcid_<metric>, $reliability_<metric>.
+-- Parameters: $mcid_<metric>.
 --
 -- Kept as its own table so that a load recomputes only the courses it touched
 -- (pipelines/warehouse/incremental.py); mart_course_progress (a view) adds rci from
@@ -14,10 +14,10 @@
 with metrics as (
     -- orientation: +1 when higher is better; oriented change a -> b = orientation * (b - a)
     select * from (values
-        ('pain', -1, $mcid_pain::double, $reliability_pain::double, 1),
-        ('muscle_tone', -1, $mcid_muscle_tone::double, $reliability_muscle_tone::double, 2),
-        ('mobility', 1, $mcid_mobility::double, $reliability_mobility::double, 3)
-    ) as m (metric, orientation, mcid, reliability, metric_order)
+        ('pain', -1, $mcid_pain::double, 1),
+        ('muscle_tone', -1, $mcid_muscle_tone::double, 2),
+        ('mobility', 1, $mcid_mobility::double, 3)
+    ) as m (metric, orientation, mcid, metric_order)
 ),
 
 courses as (
@@ -130,7 +130,6 @@ final as (
         immediate_effect,
         improvement >= mcid as responder,
         improvement <= -mcid as worsened,
-        reliability,
         coalesce(n_values, 0)::integer as n_values,
         baseline_session_number::integer as baseline_session_number,
         latest_session_number::integer as latest_session_number

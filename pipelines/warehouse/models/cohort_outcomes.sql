@@ -1,0 +1,14 @@
+-- cohort_outcomes: the analysts' view (spec §6) over mart_cohort_outcomes.
+-- cohort_outcomes.yml beside it documents every column: a column added here is added there.
+select
+    cohort,
+    metric,
+    courses_completed,
+    mean_improvement,
+    ci95_low,
+    ci95_high,
+    median_improvement,
+    responder_rate,
+    dropout_rate,
+    sd_improvement
+from mart_cohort_outcomes
