@@ -15,10 +15,10 @@ from typing import Any
 
 import duckdb
 
-ALLOWED_VIEWS: frozenset[str] = frozenset(
-    {"clients", "therapists", "sessions", "scores", "courses", "course_progress",
-     "cohort_outcomes", "alerts", "quarantine", "load_log"}
-)  # fmt: skip
+from pipelines.warehouse.catalog import SPEC_VIEWS
+
+ALLOWED_VIEWS: frozenset[str] = frozenset(SPEC_VIEWS)
+"""The analysts' views (pipelines/warehouse/catalog.py): all a query may name."""
 ALLOWED_TABLE_FUNCTIONS: frozenset[str] = frozenset({"unnest", "range", "generate_series"})
 WAREHOUSE_ALIAS = "warehouse"
 SCHEMAS: tuple[str, ...] = ("main", "analyst")

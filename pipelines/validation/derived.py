@@ -23,13 +23,17 @@ _FRAMES = {
 }
 
 
+def _checked_columns(expectation: dict) -> list[str]:
+    """The columns an expectation reads (one, a pair, or a list of them)."""
+    named = [expectation[k] for k in ("column", "column_A", "column_B") if k in expectation]
+    return named + list(expectation.get("column_list", []))
+
+
 def validate_derived(con: duckdb.DuckDBPyConnection) -> dict[str, ValidationOutcome]:
     out = {}
     for table, expectations in derived_expectations().items():
         # only the columns the suite checks: the marts are wide and long
-        columns = sorted(
-            {e[k] for e in expectations for k in ("column", "column_A", "column_B") if k in e}
-        )
+        columns = sorted({c for e in expectations for c in _checked_columns(e)})
         source = _FRAMES.get(table, table)
         if table in _FRAMES:
             source = f"({source})"

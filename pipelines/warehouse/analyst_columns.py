@@ -107,6 +107,7 @@ COLUMNS: dict[str, list[Col]] = {
     "cohort_outcomes": _plain(
         "cohort", "metric", "courses_completed", "mean_improvement", "ci95_low", "ci95_high",
         "median_improvement", "responder_rate", "dropout_rate", "sd_improvement",
+        "itt_courses", "itt_mean_improvement", "itt_responder_rate", "missing_outcome_rate",
     ),
     "alerts": [
         Col("alert_type"), CLIENT, COURSE, SESSION, THERAPIST, Col("occurred_at"),
@@ -117,6 +118,17 @@ COLUMNS: dict[str, list[Col]] = {
         "source_file", "content_hash", "entity", "loaded_at", "rows_read", "rows_loaded",
         "rows_quarantined", "rows_duplicate", "status", "message",
     ),
+    "cohort_outcomes_adjusted": _plain(
+        "cohort", "metric", "courses", "raw_mean_improvement", "adjusted_mean_improvement",
+        "adjusted_ci95_low", "adjusted_ci95_high", "difference_vs_other", "difference_ci95_low",
+        "difference_ci95_high", "difference_p_value", "model_courses", "model_r_squared",
+        "model_residual_sd",
+    ),
+    "therapist_outcomes": [
+        THERAPIST,
+        *_plain("metric", "courses", "observed_mean", "expected_mean", "difference",
+                "adjusted_mean", "ci95_low", "ci95_high", "z", "funnel_band"),
+    ],
 }  # fmt: skip
 ANALYST_TABLES: tuple[str, ...] = tuple(COLUMNS)
 

@@ -41,7 +41,10 @@ from pipelines.warehouse.views import sql_literal
 
 COPY_ALIAS = "analyst_copy"
 """Name the copy is attached under while it is written."""
-WHOLE_TABLES = ("therapists", "cohort_outcomes", "quarantine", "load_log")
+WHOLE_TABLES = (
+    "therapists", "cohort_outcomes", "quarantine", "load_log", "cohort_outcomes_adjusted",
+    "therapist_outcomes",
+)  # fmt: skip
 """Small tables, rewritten whole at every load."""
 
 _CLIENTS = "SELECT client_id FROM temp.refreshed_clients"

@@ -23,7 +23,10 @@ SPEC_VIEWS: tuple[str, ...] = (
     "alerts",
     "quarantine",
     "load_log",
+    "cohort_outcomes_adjusted",
+    "therapist_outcomes",
 )
-"""The views of spec §6, in its order (also that of docs/sql.md)."""
+"""The analysts' views: those of spec §6 in its order, then those of §7 (also the order of
+docs/sql.md)."""
 
 VIEWS: dict[str, ModelDoc] = {name: model_contract(name) for name in SPEC_VIEWS}

@@ -19,6 +19,7 @@ from typing import Any
 import duckdb
 
 from pipelines.settings import METRICS, Settings
+from pipelines.warehouse import fair
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 
@@ -27,10 +28,14 @@ MARTS: tuple[str, ...] = (
     "mart_sessions",
     "mart_course_sessions",
     "mart_courses",
+    "int_course_lead_therapist",
     "int_course_progress",
     "mart_baseline_spread",
     "mart_course_progress",
     "mart_cohort_outcomes",
+    "int_case_mix_courses",
+    "mart_cohort_outcomes_adjusted",
+    "mart_therapist_outcomes",
     "mart_alerts",
     "mart_therapist_activity",
     "mart_therapist_alerts",
@@ -40,9 +45,16 @@ MARTS: tuple[str, ...] = (
 (and mart_course_sessions) are read models of the dashboard; int_course_progress is
 mart_course_progress without rci, kept so that a load recomputes only its courses."""
 
-VIEW_MARTS: frozenset[str] = frozenset({"mart_course_progress"})
+VIEW_MARTS: frozenset[str] = frozenset({"mart_course_progress", "int_case_mix_courses"})
 """Marts created as views, not tables: computed when read (rci, from int_course_progress and
-the three-row mart_baseline_spread), so a load never rewrites their rows."""
+the three-row mart_baseline_spread; the case-mix fits' input, read once a load), so a load
+never rewrites their rows."""
+
+FITTED_MARTS: frozenset[str] = frozenset(
+    {"mart_cohort_outcomes_adjusted", "mart_therapist_outcomes"}
+)
+"""Marts shaped from the case-mix fits (pipelines/warehouse/fair.py), fitted once before the
+first of them."""
 
 T_QUANTILE_TABLE = "t_quantile_975"
 """Temporary table (df INTEGER, t DOUBLE) read by mart_cohort_outcomes.sql."""
@@ -196,14 +208,20 @@ def create_marts(
 ) -> None:
     """Create `marts` in order, each from the relations its SQL names, with what each needs
     first: as_of for mart_courses (unless `params` has it: a slice of mart_sessions would give
-    the wrong date), the t quantiles for mart_cohort_outcomes."""
+    the wrong date), the t quantiles for mart_cohort_outcomes, the case-mix fits for the
+    marts of spec §7.3 and §7.4."""
+    fitted = False
     for mart in marts:
         if mart == "mart_courses" and "as_of" not in params:
             params = {**params, "as_of": course_as_of(con, settings)}
         if mart == "mart_cohort_outcomes":
             _fill_t_quantiles(con)
+        if mart in FITTED_MARTS and not fitted:
+            fair.fill_case_mix(con)
+            fitted = True
         _create_mart(con, mart, params, temp)
-    con.execute(f"DROP TABLE IF EXISTS temp.{T_QUANTILE_TABLE}")
+    for table in (T_QUANTILE_TABLE, *fair.FIT_TABLES):
+        con.execute(f"DROP TABLE IF EXISTS temp.{table}")
 
 
 def rebuild_derived(

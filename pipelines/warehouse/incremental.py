@@ -55,7 +55,9 @@ from pipelines.warehouse.derive import (
 CLIENT_MARTS: tuple[str, ...] = ("mart_clients", "mart_sessions")
 """Marts with rows keyed by client_id, recomputed for the affected clients (mart_alerts too,
 after the courses: it reads mart_courses)."""
-COURSE_MARTS: tuple[str, ...] = ("mart_course_sessions", "mart_courses", "int_course_progress")
+COURSE_MARTS: tuple[str, ...] = (
+    "mart_course_sessions", "mart_courses", "int_course_lead_therapist", "int_course_progress",
+)  # fmt: skip
 """Marts with rows keyed by course_id, recomputed for the affected courses."""
 ALERT_MART = "mart_alerts"
 WHOLE_MARTS: tuple[str, ...] = tuple(

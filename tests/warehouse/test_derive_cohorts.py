@@ -142,3 +142,36 @@ def test_cohorts_are_kept_apart(wh, course):
     assert outcomes(wh, "athlete")["mean_improvement"] == 1.0
     assert outcomes(wh, "other")["mean_improvement"] == 3.0
     assert outcomes(wh, "other")["courses_completed"] == 2
+
+
+def test_intention_to_treat_counts_dropouts_and_missing_outcomes_as_no_change(wh, course):
+    """Spec §7.2, by hand. Athletes: K1 6→3 (+3, a responder), K2 6→5 (+1), K3 completed
+    with a baseline of 6 and no later value, K4 dropped out after a baseline of 7, K5
+    dropped out without any score (no baseline: not ended-with-baseline)."""
+    course("K1", "A1", 6.0, 3.0)
+    course("K2", "A2", 6.0, 5.0)
+    course("K3", "A3", 6.0, None)
+    course("K4", "A4", 7.0, None, n=1, start=START - dt.timedelta(days=40))
+    course("K5", "A5", None, None, n=1, start=START - dt.timedelta(days=50))
+    wh.rebuild(course_min_sessions=2)
+    statuses = dict(wh.rows("SELECT course_id, status FROM mart_courses"))
+    assert statuses == {"K1": "completed", "K2": "completed", "K3": "completed",
+                        "K4": "dropped_out", "K5": "dropped_out"}  # fmt: skip
+    o = outcomes(wh, "athlete")
+    assert o["courses_completed"] == 2 and o["mean_improvement"] == pytest.approx(2.0)
+    assert o["itt_courses"] == 4  # K1, K2, K3, K4
+    assert o["itt_mean_improvement"] == pytest.approx((3 + 1 + 0 + 0) / 4)
+    assert o["itt_responder_rate"] == pytest.approx(1 / 4)
+    assert o["missing_outcome_rate"] == pytest.approx(1 / 3)  # K3 of K1, K2, K3
+    view = wh.rows("SELECT itt_courses, itt_mean_improvement FROM cohort_outcomes"
+                   " WHERE cohort = 'athlete' AND metric = 'pain'")  # fmt: skip
+    assert view == [(4, pytest.approx(1.0))]
+
+
+def test_intention_to_treat_of_a_cohort_without_ended_courses(wh, course):
+    course("K1", "A1", 6.0, None, n=1)  # in progress: not ended
+    wh.rebuild(course_min_sessions=2)
+    o = outcomes(wh, "athlete")
+    assert o["itt_courses"] == 0
+    assert o["itt_mean_improvement"] is None and o["itt_responder_rate"] is None
+    assert o["missing_outcome_rate"] is None

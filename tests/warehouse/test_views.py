@@ -33,6 +33,13 @@ SPEC_COLUMNS: dict[str, list[str]] = {
     "quarantine": "entity source_file row_number record reasons",
     "load_log": "source_file content_hash entity loaded_at rows_read rows_loaded "
     "rows_quarantined rows_duplicate status message",
+    # spec §7.3 and §7.4
+    "cohort_outcomes_adjusted": "cohort metric courses raw_mean_improvement "
+    "adjusted_mean_improvement adjusted_ci95_low adjusted_ci95_high difference_vs_other "
+    "difference_ci95_low difference_ci95_high difference_p_value model_courses "
+    "model_r_squared model_residual_sd",
+    "therapist_outcomes": "therapist_id metric courses observed_mean expected_mean difference "
+    "adjusted_mean ci95_low ci95_high z funnel_band",
 }
 SPEC_COLUMNS = {k: v.split() for k, v in SPEC_COLUMNS.items()}  # type: ignore[misc]
 

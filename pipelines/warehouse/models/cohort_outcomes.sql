@@ -10,5 +10,9 @@ select
     median_improvement,
     responder_rate,
     dropout_rate,
-    sd_improvement
+    sd_improvement,
+    itt_courses,
+    itt_mean_improvement,
+    itt_responder_rate,
+    missing_outcome_rate
 from mart_cohort_outcomes

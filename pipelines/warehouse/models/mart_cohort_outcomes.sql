@@ -41,6 +41,26 @@ stats as (
     group by cohort, metric
 ),
 
+ended as (  -- intention to treat (§7.2): completed or dropped out, with a baseline
+    select cohort, metric, status, improvement, responder
+    from mart_course_progress
+    where status in ('completed', 'dropped_out') and baseline is not null
+),
+
+itt as (
+    select
+        cohort,
+        metric,
+        count(*) as itt_courses,
+        -- no value after the baseline: no change (last observation carried forward)
+        avg(coalesce(improvement, 0)) as itt_mean_improvement,
+        avg(coalesce(responder, false)::integer) as itt_responder_rate,
+        count(*) filter (where status = 'completed' and improvement is null)
+        / nullif(count(*) filter (where status = 'completed'), 0) as missing_outcome_rate
+    from ended
+    group by cohort, metric
+),
+
 dropouts as (
     select
         cohort,
@@ -64,9 +84,14 @@ final as (
         s.median_improvement,
         s.responder_rate,
         d.dropout_rate,
-        s.sd_improvement
+        s.sd_improvement,
+        coalesce(i.itt_courses, 0)::integer as itt_courses,
+        i.itt_mean_improvement,
+        i.itt_responder_rate,
+        i.missing_outcome_rate
     from grid g
     left join stats s using (cohort, metric)
+    left join itt i using (cohort, metric)
     left join t_quantile_975 t on t.df = s.n - 1
     left join dropouts d using (cohort)
     left join cohort_order o using (cohort)
