@@ -106,53 +106,6 @@ def _one(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> dict[s
     return dict(zip([d[0] for d in cur.description], row, strict=True))
 
 
-def _legacy(sql: str) -> str:
-    """`sql` against the analyst views only, for a warehouse built before the dashboard's
-    marts existed: each mart becomes the same rows computed from the views."""
-    pivot = ", ".join(f"pre.{m} AS pre_{m}, post.{m} AS post_{m}" for m in METRICS)
-    same_rows = {
-        "mart_course_sessions": f"""(
-            SELECT s.*, {pivot}
-            FROM sessions AS s
-            LEFT JOIN scores AS pre ON pre.session_id = s.session_id AND pre.timing = 'pre'
-            LEFT JOIN scores AS post ON post.session_id = s.session_id AND post.timing = 'post'
-            WHERE s.course_id IS NOT NULL
-        )""",
-        "mart_therapist_activity": """(
-            SELECT therapist_id, count(*) FILTER (WHERE status = 'completed') AS sessions,
-                   count(DISTINCT course_id) AS courses
-            FROM sessions GROUP BY therapist_id
-        )""",
-        "mart_cohort_trajectories": """(
-            SELECT p.cohort, sc.session_number, m.metric, count(m.value) AS n,
-                   avg(m.value) AS mean, stddev_samp(m.value) AS sd
-            FROM scores AS sc
-            JOIN courses AS p ON p.course_id = sc.course_id,
-            LATERAL (VALUES ('pain', sc.pain), ('muscle_tone', sc.muscle_tone),
-                            ('mobility', sc.mobility)) AS m (metric, value)
-            WHERE sc.timing = 'pre' AND sc.session_status = 'completed'
-              AND m.value IS NOT NULL AND sc.session_number BETWEEN 1 AND 15
-            GROUP BY p.cohort, sc.session_number, m.metric
-        )""",
-        "mart_therapist_alerts": """(
-            SELECT therapist_id, alert_type, count(*) AS alerts
-            FROM alerts GROUP BY therapist_id, alert_type
-        )""",
-    }
-    for mart, rows in same_rows.items():
-        sql = sql.replace(f"FROM {mart}", f"FROM {rows}")
-    return sql
-
-
-def _df_or_legacy(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> pd.DataFrame:
-    """Read through the dashboard's marts; a warehouse loaded before they existed (until its
-    next load) is read through the analyst views, with the same result."""
-    try:
-        return _df(con, sql, params)
-    except duckdb.CatalogException:
-        return _df(con, _legacy(sql), params)
-
-
 def _check_metric(metric: str) -> str:
     # metric becomes a column name in some queries: only the three known names are allowed
     if metric not in METRICS:
@@ -342,7 +295,7 @@ def _trajectory(con, metric: str, flt: CourseFilter) -> pd.DataFrame:
         ORDER BY cohort, session_number
         """
         params = {"metric": m}
-    df = _df_or_legacy(con, sql, params)
+    df = _df(con, sql, params)
     half = [
         t975(int(n) - 1) * sd / math.sqrt(n) if n >= 2 and pd.notna(sd) else math.nan
         for n, sd in zip(df["n"], df["sd"], strict=True)
@@ -502,10 +455,6 @@ class ClientDetail:
         return bool(self.last_session and self.last_session.get("discomfort_reported"))
 
 
-def _score_columns() -> str:
-    return ", ".join(f"pre.{m} AS pre_{m}, post.{m} AS post_{m}" for m in METRICS)
-
-
 def _labels(row: pd.Series, mcid: float) -> dict[str, str]:
     if pd.isna(row["improvement"]):
         return {"improvement_label": "not enough scores yet", "responder_label": "—",
@@ -556,7 +505,7 @@ _CLIENT_QUERIES: dict[str, tuple[str, str]] = {
     # mart_course_sessions holds every session of a course with its pre/post scores, stored
     # in course order: the course's rows are one contiguous run (a zone-map lookup)
     "sessions": (
-        "df_or_legacy",
+        "df",
         f"""
         SELECT session_number, session_id, session_date, therapist_id, discomfort_reported,
                spine_pressure, notes, {", ".join(f"pre_{m}, post_{m}" for m in METRICS)}
@@ -606,7 +555,7 @@ def _read_parallel(
 ) -> dict[str, Any]:
     """Run independent queries at once, each on its own cursor of `con` (DuckDB runs them
     without the GIL): a page's handful of small lookups costs about the slowest one."""
-    readers = {"one": _one, "df": _df, "df_or_legacy": _df_or_legacy}
+    readers = {"one": _one, "df": _df}
     cursors = {name: con.cursor() for name in queries}
 
     def run(name: str) -> Any:
@@ -700,7 +649,7 @@ def therapists_table(
     """
 
     def work(con):
-        return _df_or_legacy(con, sql_base), _df(con, sql_outcomes, {"metric": m})
+        return _df(con, sql_base), _df(con, sql_outcomes, {"metric": m})
 
     base, outcomes = read(work, db)
     today = today or dt.date.today()
