@@ -62,7 +62,7 @@ def shell() -> html.Div:
 
 def create_app(db_path: Path | None = None) -> dash.Dash:
     """Build the app reading `db_path` (default: settings.db). Call once per process."""
-    data.configure(db_path)
+    warehouse = data.Warehouse(Path(db_path) if db_path is not None else get_settings().db_path)
     app = dash.Dash(
         "dashboard",  # not __name__: that is "__main__" under `python -m dashboard.app`
         use_pages=True,
@@ -74,6 +74,7 @@ def create_app(db_path: Path | None = None) -> dash.Dash:
         serve_locally=True,  # clinics are often offline: no CDN
     )
     app.layout = shell
+    data.attach(app.server, warehouse)  # what the pages read, through data.current()
     gx_docs.init_app(app.server)
     auth.init_app(app)
     callback_guard.init_app(app)  # after sign-in: signed-out requests get 401 first

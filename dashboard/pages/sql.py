@@ -143,7 +143,7 @@ def _run(sql: str | None, event: str = "sql_run") -> QueryResult | QueryRefused:
     """Run the query on the user's schema and record it (and how it ended) in the audit."""
     schema, sql = _schema_name(), sql or ""
     try:
-        result = run_query(data.current_db(), sql, schema=schema)
+        result = run_query(data.current().path, sql, schema=schema)
     except QueryRefused as exc:
         auth.audit(event, f"[{schema}] refused: {exc.message}; {audit_record(sql)}")
         return exc
