@@ -4,7 +4,6 @@ improvement, and the course counts and rates, for all courses or a filtered set.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,14 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from dashboard.data.stats import SMALL_N, mean_ci, ratio, t975, wilson_ci
+from dashboard.data.stats import (
+    SMALL_N,
+    interval_of,
+    mean_ci_by,
+    ratio,
+    t_half_width,
+    wilson_ci,
+)
 from dashboard.data.warehouse import check_metric, frame, one, resolve
 from pipelines.settings import COHORTS
 
@@ -75,14 +81,9 @@ def _trajectory(
         """
         params = {"metric": column}
     trajectory = frame(con, sql, params)
-    half = [
-        t975(int(n) - 1) * sd / math.sqrt(n) if n >= 2 and pd.notna(sd) else math.nan
-        for n, sd in zip(trajectory["n"], trajectory["sd"], strict=True)
-    ]
-    trajectory["ci_low"] = trajectory["mean"] - pd.Series(half, index=trajectory.index, dtype=float)
-    trajectory["ci_high"] = trajectory["mean"] + pd.Series(
-        half, index=trajectory.index, dtype=float
-    )
+    half = t_half_width(trajectory["n"], trajectory["sd"])
+    trajectory["ci_low"] = trajectory["mean"] - half
+    trajectory["ci_high"] = trajectory["mean"] + half
     trajectory["metric"] = column
     return trajectory
 
@@ -109,6 +110,28 @@ def _distribution(
     return frame(con, sql, {**course_filter.params(), "metric": check_metric(metric)})
 
 
+_COHORT_OUTCOMES = """
+SELECT cohort, courses_completed AS n, mean_improvement AS mean, ci95_low AS ci_low,
+       ci95_high AS ci_high
+FROM cohort_outcomes
+WHERE metric = $metric
+"""
+
+
+def _improvement_by_cohort(
+    con: duckdb.DuckDBPyConnection,
+    metric: str,
+    course_filter: CourseFilter,
+    distribution: pd.DataFrame,
+) -> pd.DataFrame:
+    """Indexed by cohort: n, mean improvement and its 95 % t interval. For every course,
+    cohort_outcomes holds them (computed at load time); for a filtered set they are
+    computed from `distribution`, that set's completed courses, with the same formula."""
+    if course_filter == EVERY_COURSE:
+        return frame(con, _COHORT_OUTCOMES, {"metric": check_metric(metric)}).set_index("cohort")
+    return mean_ci_by(distribution["improvement"], distribution["cohort"])
+
+
 def _rates(
     con: duckdb.DuckDBPyConnection,
     metric: str,
@@ -127,13 +150,14 @@ def _rates(
     counts = frame(con, sql, course_filter.params()).set_index("cohort")
     if distribution is None:
         distribution = _distribution(con, metric, course_filter)
+    improvement_by_cohort = _improvement_by_cohort(con, metric, course_filter, distribution)
     rows = []
     for cohort in COHORTS:
         if cohort not in counts.index:
             continue
         cohort_counts = counts.loc[cohort]
         courses = distribution[distribution["cohort"] == cohort]
-        improvement = mean_ci(courses["improvement"])
+        improvement = interval_of(improvement_by_cohort, cohort)
         rate, rate_low, rate_high = wilson_ci(int(courses["responder"].sum()), len(courses))
         completed, dropped_out = int(cohort_counts["completed"]), int(cohort_counts["dropped_out"])
         finished = completed + dropped_out
