@@ -17,24 +17,15 @@ from dashboard import auth, callback_guard, data, gx_docs, ids
 from pipelines.settings import get_settings
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-NAV_ITEMS: tuple[tuple[str, str], ...] = (
-    ("/", "Overview"),
-    ("/cohorts", "Cohorts"),
-    ("/client", "Client"),
-    ("/therapists", "Therapists"),
-    ("/quality", "Data quality"),
-    ("/sql", "SQL"),
-    ("/audit", "Audit"),
-)
 
 
 def navbar() -> html.Nav:
     """Links to the pages the signed-in user's role may open, who is signed in, sign-out."""
     user = auth.current_user()
-    links = [
-        dcc.Link(label, href=href, className="nav-link")
-        for href, label in NAV_ITEMS
-        if user is not None and user.role in auth.PAGE_ROLES[href]
+    links = [  # the registry is in the pages' `order`
+        dcc.Link(page["name"], href=page["relative_path"], className="nav-link")
+        for page in dash.page_registry.values()
+        if user is not None and user.role in page.get("roles", ())
     ]
     who = []
     if user is not None:

@@ -17,7 +17,10 @@ from dash.exceptions import PreventUpdate
 
 from dashboard import auth, client_view, data, ids
 
-dash.register_page(__name__, path="/client", name="Client", title="Client · outcomes", order=2)
+ROLES = ("owner", "therapist")  # analysts never see a client
+dash.register_page(
+    __name__, path="/client", name="Client", title="Client · outcomes", order=2, roles=ROLES
+)
 
 
 def _option(row) -> dict:
@@ -25,7 +28,7 @@ def _option(row) -> dict:
     return {"label": f"{label} ({row.cohort})", "value": row.client_id}
 
 
-@auth.page_roles(*auth.PAGE_ROLES["/client"])
+@auth.page_roles(*ROLES)
 def layout(client_id: str | None = None, **_query: str) -> html.Div:
     options = [{"label": client_id, "value": client_id}] if client_id else []
     return html.Div(
@@ -51,7 +54,7 @@ def layout(client_id: str | None = None, **_query: str) -> html.Div:
     State(ids.CLIENT_SEARCH, "value"),
     State(ids.CLIENT_SEARCH, "options"),
 )
-@auth.callback_roles(*auth.PAGE_ROLES["/client"])
+@auth.callback_roles(*ROLES)
 def suggest(search: str | None, value: str | None, current: list[dict[str, Any]] | None):
     """Typeahead: up to 20 clients matching the typed text (the chosen one stays listed);
     a therapist's suggestions are their own clients only."""
@@ -75,7 +78,7 @@ def suggest(search: str | None, value: str | None, current: list[dict[str, Any]]
 
 
 @callback(Output(ids.CLIENT_DETAIL, "children"), Input(ids.CLIENT_SEARCH, "value"))
-@auth.callback_roles(*auth.PAGE_ROLES["/client"])
+@auth.callback_roles(*ROLES)
 def show(client_id: str | None):
     user = auth.current_user()
     if client_id and user is not None and user.role == "therapist":

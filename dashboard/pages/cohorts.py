@@ -13,10 +13,13 @@ from dashboard import auth, data, figures, ids
 from dashboard.components import Metric, fmt_ci, fmt_num, fmt_pct, guarded, metric_dropdown, table
 from pipelines.settings import get_settings
 
-dash.register_page(__name__, path="/cohorts", name="Cohorts", title="Cohorts · outcomes", order=1)
+ROLES = ("owner", "therapist", "analyst")
+dash.register_page(
+    __name__, path="/cohorts", name="Cohorts", title="Cohorts · outcomes", order=1, roles=ROLES
+)
 
 
-@auth.page_roles(*auth.PAGE_ROLES["/cohorts"])
+@auth.page_roles(*ROLES)
 @guarded
 def layout(**_query: str) -> html.Div:
     opts = data.filter_options()
@@ -122,7 +125,7 @@ def _rates_table(rates: pd.DataFrame) -> html.Div:
     Input(ids.COHORT_DATES, "end_date"),
     Input(ids.COHORT_THERAPIST, "value"),
 )
-@auth.callback_roles(*auth.PAGE_ROLES["/cohorts"])
+@auth.callback_roles(*ROLES)
 def update(metric: Metric, start: str | None, end: str | None, therapist: str | None):
     if therapist and auth.role() == "analyst":  # the analyst picked a pseudonym
         by_pseudonym = {p: t for t, p in data.therapist_pseudonyms().items()}

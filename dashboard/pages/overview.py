@@ -8,7 +8,10 @@ from dash import dcc, html
 from dashboard import auth, data, figures, ids
 from dashboard.components import fmt_ci, fmt_num, fmt_pct, fmt_time, guarded, kpi
 
-dash.register_page(__name__, path="/", name="Overview", title="Overview · outcomes", order=0)
+ROLES = ("owner", "therapist", "analyst")
+dash.register_page(
+    __name__, path="/", name="Overview", title="Overview · outcomes", order=0, roles=ROLES
+)
 
 
 def _last_load(o: dict) -> html.Div:
@@ -32,7 +35,7 @@ def _last_load(o: dict) -> html.Div:
             html.Div(run.get("message") or "", className="muted"),
             # only owners may open the quality page (it quotes rejected rows)
             dcc.Link("Data quality details →", href="/quality")
-            if auth.role() in auth.PAGE_ROLES["/quality"]
+            if auth.may_open("/quality")
             else None,
         ],
         className=f"panel {tone if not rejected else 'warn'}",
@@ -40,7 +43,7 @@ def _last_load(o: dict) -> html.Div:
     )
 
 
-@auth.page_roles(*auth.PAGE_ROLES["/"])
+@auth.page_roles(*ROLES)
 @guarded
 def layout(**_query: str) -> html.Div:
     o = data.overview()

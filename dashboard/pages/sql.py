@@ -18,7 +18,8 @@ from dashboard.components import column_defs, grid, guarded
 from dashboard.sql_console import QueryRefused, QueryResult, run_query, strip_comments, to_records
 from pipelines.csv_safe import neutralise
 
-dash.register_page(__name__, path="/sql", name="SQL", title="SQL · outcomes", order=5)
+ROLES = ("owner", "analyst")  # therapists have no console
+dash.register_page(__name__, path="/sql", name="SQL", title="SQL · outcomes", order=5, roles=ROLES)
 
 EXAMPLE = """SELECT cohort, metric, courses_completed AS n, mean_improvement, responder_rate
 FROM cohort_outcomes
@@ -59,7 +60,7 @@ def _schema_browser() -> html.Div:
     return html.Div([html.H3(title), *items], id=ids.SQL_SCHEMA, className="schema")
 
 
-@auth.page_roles(*auth.PAGE_ROLES["/sql"])
+@auth.page_roles(*ROLES)
 @guarded
 def layout(**_query: str) -> html.Div:
     editor = html.Div(
@@ -103,7 +104,7 @@ def layout(**_query: str) -> html.Div:
     State(ids.SQL_INPUT, "value"),
     prevent_initial_call=True,
 )
-@auth.callback_roles(*auth.PAGE_ROLES["/sql"])
+@auth.callback_roles(*ROLES)
 def run(_clicks: int, sql: str | None):
     result = _run(sql)
     if isinstance(result, QueryRefused):
@@ -119,7 +120,7 @@ def run(_clicks: int, sql: str | None):
     State(ids.SQL_INPUT, "value"),
     prevent_initial_call=True,
 )
-@auth.callback_roles(*auth.PAGE_ROLES["/sql"])
+@auth.callback_roles(*ROLES)
 def download(clicks: int, sql: str | None):
     """CSV of the query (re-run with the same guards), formula-like cells neutralised."""
     if not clicks:

@@ -10,8 +10,14 @@ from dash import Input, Output, callback, html
 from dashboard import auth, data, ids
 from dashboard.components import Metric, fmt_ci, fmt_num, grid, guarded, metric_dropdown
 
+ROLES = ("owner", "therapist", "analyst")
 dash.register_page(
-    __name__, path="/therapists", name="Therapists", title="Therapists · outcomes", order=3
+    __name__,
+    path="/therapists",
+    name="Therapists",
+    title="Therapists · outcomes",
+    order=3,
+    roles=ROLES,
 )
 
 
@@ -45,7 +51,7 @@ def _shown(df: pd.DataFrame) -> pd.DataFrame:
     return shown
 
 
-@auth.page_roles(*auth.PAGE_ROLES["/therapists"])
+@auth.page_roles(*ROLES)
 @guarded
 def layout(**_query: str) -> html.Div:
     return html.Div(
@@ -71,7 +77,7 @@ def layout(**_query: str) -> html.Div:
 
 @callback(Output(ids.THERAPIST_GRID, "rowData"), Input(ids.THERAPIST_METRIC, "value"),
           prevent_initial_call=True)  # fmt: skip
-@auth.callback_roles(*auth.PAGE_ROLES["/therapists"])
+@auth.callback_roles(*ROLES)
 def update(metric: Metric):
     from dashboard.sql_console import to_records
 
