@@ -248,21 +248,21 @@ def format_result(result: QueryResult, max_rows: int = 200) -> str:
     return f"{table}{more}\n{result.message}"
 
 
-def to_records(df: pd.DataFrame) -> list[dict[str, Any]]:
+def to_records(rows: pd.DataFrame) -> list[dict[str, Any]]:
     """JSON-safe rows for a grid: lists/dicts/timestamps become text, NaN becomes None."""
 
-    def cell(v: Any) -> Any:
-        if v is None or (isinstance(v, float) and v != v):
+    def cell(value: Any) -> Any:
+        if value is None or (isinstance(value, float) and value != value):
             return None
-        if isinstance(v, bool | int | float | str):
-            return v
-        if isinstance(v, list | tuple | dict):
-            return json.dumps(v, default=str, ensure_ascii=False)
-        if v is pd.NaT:
+        if isinstance(value, bool | int | float | str):
+            return value
+        if isinstance(value, list | tuple | dict):
+            return json.dumps(value, default=str, ensure_ascii=False)
+        if value is pd.NaT:
             return None
-        return str(v)
+        return str(value)
 
     return [
-        {c: cell(v) for c, v in zip(df.columns, row, strict=True)}
-        for row in df.itertuples(index=False)
+        {column: cell(value) for column, value in zip(rows.columns, row, strict=True)}
+        for row in rows.itertuples(index=False)
     ]

@@ -23,9 +23,9 @@ dash.register_page(
 )
 
 
-def _option(row) -> dict:
-    label = f"{row.client_id} · {row.name}" if row.name else row.client_id
-    return {"label": f"{label} ({row.cohort})", "value": row.client_id}
+def _option(client: Any) -> dict[str, str]:
+    label = f"{client.client_id} · {client.name}" if client.name else client.client_id
+    return {"label": f"{label} ({client.cohort})", "value": client.client_id}
 
 
 @auth.page_roles(*ROLES)
@@ -68,11 +68,11 @@ def suggest(search: str | None, value: str | None, current: list[dict[str, Any]]
             found = data.search_clients(search, limit=20)
     except data.WarehouseUnavailable:
         return []
-    options = [_option(r) for r in found.itertuples()]
+    options = [_option(client) for client in found.itertuples()]
     kept = [
-        o
-        for o in (current or [])
-        if o.get("value") == value and value not in found["client_id"].values
+        option
+        for option in (current or [])
+        if option.get("value") == value and value not in found["client_id"].values
     ]
     return kept + options
 
