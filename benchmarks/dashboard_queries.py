@@ -68,7 +68,7 @@ def cases(db: Path) -> list[tuple[str, str, Callable[[], Any]]]:
         ("quality", "load_log", lambda: data.load_log(db)),
         ("quality", "quarantine", lambda: data.quarantine(db=db)),
         ("quality", "gx_results", lambda: data.gx_results(db)),
-        ("sql", "schema", lambda: data.schema(db)),
+        ("sql", "view_columns", lambda: data.view_columns(db)),
         ("sql", "run_query (cohort_outcomes)",
          lambda: run_query(db, "SELECT * FROM cohort_outcomes")),
     ]  # fmt: skip

@@ -27,7 +27,7 @@ from dashboard.data.quality import gx_results, load_log, quarantine, runs
 from dashboard.data.security import own_client, search_own_clients, therapist_pseudonyms
 from dashboard.data.stats import SMALL_N, mean_ci, mean_ci_by, t975, wilson_ci
 from dashboard.data.therapists import qualification_status, therapists_table
-from dashboard.data.view_browser import ANALYST_VIEWS, analyst_copy_columns, schema
+from dashboard.data.view_browser import ANALYST_VIEWS, analyst_copy_columns, view_columns
 from dashboard.data.warehouse import Warehouse, WarehouseUnavailable, attach, current
 
 __all__ = [
@@ -35,6 +35,6 @@ __all__ = [
     "WarehouseUnavailable", "analyst_copy_columns", "attach", "client_detail", "cohort_page",
     "cohort_rates", "cohort_trajectories", "current", "filter_options", "gx_results",
     "improvement_distribution", "load_log", "mean_ci", "mean_ci_by", "own_client", "overview",
-    "qualification_status", "quarantine", "runs", "schema", "search_clients",
-    "search_own_clients", "t975", "therapist_pseudonyms", "therapists_table", "wilson_ci",
+    "qualification_status", "quarantine", "runs", "search_clients", "search_own_clients", "t975",
+    "therapist_pseudonyms", "therapists_table", "view_columns", "wilson_ci",
 ]  # fmt: skip

@@ -25,7 +25,7 @@ def _columns(warehouse: Warehouse) -> pd.DataFrame:
     return warehouse.read(lambda con: frame(con, _COLUMNS, {"views": list(ANALYST_VIEWS)}))
 
 
-def schema(db: Path | None = None) -> pd.DataFrame:
+def view_columns(db: Path | None = None) -> pd.DataFrame:
     """Columns of the analyst views (§6), with their documented meaning."""
     return _columns(resolve(db))
 

@@ -17,7 +17,7 @@ def test_quality_tables(example_warehouse):
     gx = data.gx_results(example_warehouse)
     assert len(gx) > 0 and gx["success"].all() and (gx["failed"] == "").all()
     assert len(data.runs(example_warehouse)) == 1
-    schema = data.schema(example_warehouse)
+    schema = data.view_columns(example_warehouse)
     assert list(dict.fromkeys(schema["view"])) == list(data.ANALYST_VIEWS)
     assert {"client_id", "cohort", "bmi"} <= set(schema.loc[schema["view"] == "clients", "column"])
 
