@@ -161,8 +161,8 @@ def client_trend(
 ) -> go.Figure:
     """One client's pre (line) and post (dots) scores per session of the course, with the
     baseline and the band within one MCID of it (changes inside it are not clinically
-    important). Shapes are given as plain dicts: add_hline/add_hrect cost ~10 ms each and
-    this figure is drawn three times per client page."""
+    important). Shapes are given as plain dicts rather than through add_hline/add_hrect,
+    which are slow (docs/performance.md) for a figure drawn three times per client page."""
     pre, post = sessions.get(f"pre_{metric}"), sessions.get(f"post_{metric}")
     if pre is None or (pre.isna().all() and (post is None or post.isna().all())):
         return empty_figure(f"No {metric.replace('_', ' ')} scores in this course yet")
@@ -193,9 +193,10 @@ def client_trend(
                        marker={"color": "#ff7f0e", "symbol": "diamond", "size": 9})
         )  # fmt: skip
     # Built without plotly's per-property validation (_validate=False) and with the template
-    # already resolved: validating and deep-copying the template was ~15 ms of each of the
-    # three figures on the client page, which must feel instant; the dicts above are fixed
-    # and covered by tests/dashboard/test_figures.py and the browser tests.
+    # already resolved: validating and deep-copying the template was most of the time of
+    # each of the client page's three figures (docs/performance.md), and that page must feel
+    # instant; the dicts above are fixed and covered by tests/dashboard/test_figures.py and
+    # the browser tests.
     return go.Figure(
         data=traces,
         _validate=False,
