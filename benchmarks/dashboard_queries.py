@@ -54,12 +54,12 @@ def cases(db: Path) -> list[tuple[str, str, Callable[[], Any]]]:
     """(page, name, call) for every data function a page uses."""
     some_client = data.search_clients("", limit=1, db=db)
     client_id = some_client["client_id"].iloc[0] if len(some_client) else "none"
-    flt = data.CourseFilter()
+    every = data.CourseFilter()  # every course: no filter
     return [
         ("overview", "overview", lambda: data.overview(db)),
         ("cohorts", "filter_options", lambda: data.filter_options(db)),
-        ("cohorts", "cohort_page (pain)", lambda: data.cohort_page("pain", flt, db)),
-        ("cohorts", "cohort_trajectories", lambda: data.cohort_trajectories("pain", flt, db)),
+        ("cohorts", "cohort_page (pain)", lambda: data.cohort_page("pain", every, db)),
+        ("cohorts", "cohort_trajectories", lambda: data.cohort_trajectories("pain", every, db)),
         ("client", "search_clients", lambda: data.search_clients(client_id[:2], db=db)),
         ("client", "client_detail", lambda: data.client_detail(client_id, db)),
         ("client", "full callback (render)", lambda: client_view.render(client_id, db)),
@@ -68,7 +68,7 @@ def cases(db: Path) -> list[tuple[str, str, Callable[[], Any]]]:
         ("quality", "load_log", lambda: data.load_log(db)),
         ("quality", "quarantine", lambda: data.quarantine(db=db)),
         ("quality", "gx_results", lambda: data.gx_results(db)),
-        ("sql", "schema", lambda: data.schema(db)),
+        ("sql", "view_columns", lambda: data.view_columns(db)),
         ("sql", "run_query (cohort_outcomes)",
          lambda: run_query(db, "SELECT * FROM cohort_outcomes")),
     ]  # fmt: skip

@@ -17,24 +17,15 @@ from dashboard import auth, callback_guard, data, gx_docs, ids
 from pipelines.settings import get_settings
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-NAV_ITEMS: tuple[tuple[str, str], ...] = (
-    ("/", "Overview"),
-    ("/cohorts", "Cohorts"),
-    ("/client", "Client"),
-    ("/therapists", "Therapists"),
-    ("/quality", "Data quality"),
-    ("/sql", "SQL"),
-    ("/audit", "Audit"),
-)
 
 
 def navbar() -> html.Nav:
     """Links to the pages the signed-in user's role may open, who is signed in, sign-out."""
     user = auth.current_user()
-    links = [
-        dcc.Link(label, href=href, className="nav-link")
-        for href, label in NAV_ITEMS
-        if user is not None and user.role in auth.PAGE_ROLES[href]
+    links = [  # the registry is in the pages' `order`
+        dcc.Link(page["name"], href=page["relative_path"], className="nav-link")
+        for page in dash.page_registry.values()
+        if user is not None and user.role in page.get("roles", ())
     ]
     who = []
     if user is not None:
@@ -62,7 +53,7 @@ def shell() -> html.Div:
 
 def create_app(db_path: Path | None = None) -> dash.Dash:
     """Build the app reading `db_path` (default: settings.db). Call once per process."""
-    data.configure(db_path)
+    warehouse = data.Warehouse(Path(db_path) if db_path is not None else get_settings().db_path)
     app = dash.Dash(
         "dashboard",  # not __name__: that is "__main__" under `python -m dashboard.app`
         use_pages=True,
@@ -74,6 +65,7 @@ def create_app(db_path: Path | None = None) -> dash.Dash:
         serve_locally=True,  # clinics are often offline: no CDN
     )
     app.layout = shell
+    data.attach(app.server, warehouse)  # what the pages read, through data.current()
     gx_docs.init_app(app.server)
     auth.init_app(app)
     callback_guard.init_app(app)  # after sign-in: signed-out requests get 401 first

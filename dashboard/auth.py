@@ -6,8 +6,10 @@
   secret file; it holds a random token of a server-side session (pipelines/sign_in.py), looked
   up with its account on every request: sign-out revokes that session, a removed user or a
   changed password deletes all of the user's sessions.
-- Roles are enforced where data is produced: page layouts (`page_roles`) and callbacks
-  (`callback_roles`, or explicit checks such as the client page's own-client rule).
+- Each page declares its roles once, in `dash.register_page(..., roles=...)`; the navbar
+  shows a role only its pages (`PAGE_ROLES`, read from the registry). Roles are enforced
+  where data is produced: page layouts (`page_roles`) and callbacks (`callback_roles`, or
+  explicit checks such as the client page's own-client rule).
 - Sign-in is rate-limited per user name + address (settings login_max_failures,
   login_window_s), counted and recorded in one step in the audit trail.
 
@@ -21,7 +23,7 @@ import datetime as dt
 import functools
 import secrets
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
@@ -38,17 +40,6 @@ from pipelines.users import User, UserStore, session_secret
 PUBLIC_PREFIXES = ("/_dash-component-suites/", "/assets/", "/_favicon.ico")
 LOGIN_PATH, LOGOUT_PATH = "/login", "/logout"
 SESSION_COOKIE = "outcomes_session"
-# Which paths each role may open (pages also check in their layouts; this only decides
-# what the navbar shows and what non-Dash routes like /gx-docs/ allow).
-PAGE_ROLES: dict[str, tuple[str, ...]] = {
-    "/": ("owner", "therapist", "analyst"),
-    "/cohorts": ("owner", "therapist", "analyst"),
-    "/client": ("owner", "therapist"),
-    "/therapists": ("owner", "therapist", "analyst"),
-    "/quality": ("owner",),
-    "/sql": ("owner", "analyst"),
-    "/audit": ("owner",),
-}
 GX_DOCS_PREFIX = "/gx-docs"
 GX_DOCS_ROLES = ("owner",)  # the Data Docs quote rejected rows (names, birth dates)
 
@@ -70,6 +61,33 @@ _LOGIN_HTML = """<!doctype html>
   autocomplete="current-password" required></label>
 <button type="submit" class="primary" id="login-submit">Sign in</button>
 </form></main></body></html>"""
+
+
+class _DeclaredPageRoles(Mapping[str, tuple[str, ...]]):
+    """path -> the roles that may open that Dash page, as each page declares them once:
+    `dash.register_page(__name__, path=..., roles=(...))`. Read from dash.page_registry, so
+    it holds the pages once create_app has registered them (the navbar and `may_open` use
+    it; each page's layout and callbacks also check its roles themselves)."""
+
+    @staticmethod
+    def _declared() -> dict[str, tuple[str, ...]]:
+        return {
+            page["path"]: tuple(page["roles"])
+            for page in dash.page_registry.values()
+            if "roles" in page
+        }
+
+    def __getitem__(self, path: str) -> tuple[str, ...]:
+        return self._declared()[path]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._declared())
+
+    def __len__(self) -> int:
+        return len(self._declared())
+
+
+PAGE_ROLES: Mapping[str, tuple[str, ...]] = _DeclaredPageRoles()
 
 
 def _store() -> UserStore:
@@ -99,6 +117,11 @@ def current_user() -> User | None:
 def role() -> str | None:
     user = current_user()
     return user.role if user else None
+
+
+def may_open(path: str) -> bool:
+    """Whether the signed-in user's role may open the Dash page at `path`."""
+    return role() in PAGE_ROLES.get(path, ())
 
 
 def audit(event: str, detail: str = "") -> None:

@@ -27,7 +27,7 @@ CALLBACK_PATH = "/_dash-update-component"
 # Inputs of callbacks we do not write (Dash's page router): property -> type.
 PROPERTY_TYPES: dict[str, Any] = {"pathname": str | None, "search": str | None}
 # ... and what the router needs beyond the type (it raises on a path without a leading "/").
-PROPERTY_CHECKS: dict[str, Any] = {"pathname": lambda v: v is None or v.startswith("/")}
+PROPERTY_CHECKS: dict[str, Any] = {"pathname": lambda path: path is None or path.startswith("/")}
 
 
 def _text_ok(value: str) -> bool:
@@ -103,10 +103,10 @@ def _problem(app: dash.Dash, body: Any) -> str | None:
         return "malformed outputs"
     outputs = outputs if several else [outputs]
     wanted = body["output"].strip(".").count("...") + 1 if several else 1
-    if len(outputs) != wanted or not all(_is_prop(o) for o in outputs):
+    if len(outputs) != wanted or not all(_is_prop(output) for output in outputs):
         return "malformed outputs"
     changed = body.get("changedPropIds", [])
-    if not isinstance(changed, list) or not all(isinstance(c, str) for c in changed):
+    if not isinstance(changed, list) or not all(isinstance(prop_id, str) for prop_id in changed):
         return "malformed changedPropIds"
     declared = [*entry["inputs"], *entry["state"]]
     sent_inputs, sent_state = body.get("inputs"), body.get("state", [])

@@ -16,9 +16,9 @@ from dashboard.components import fmt_num, table
 from pipelines.settings import METRICS
 
 
-def _banner(d: data.ClientDetail) -> html.Div | None:
-    last = d.last_session
-    if not d.discomfort_at_last_session or last is None:
+def _banner(detail: data.ClientDetail) -> html.Div | None:
+    last = detail.last_session
+    if not detail.discomfort_at_last_session or last is None:
         return None
     note = f" Notes: “{last['notes']}”." if last.get("notes") else ""
     return html.Div(
@@ -33,35 +33,35 @@ def _banner(d: data.ClientDetail) -> html.Div | None:
     )
 
 
-def _safety(d: data.ClientDetail) -> html.Div:
-    codes = list(d.client["contraindications"])
-    current = d.current_course or {}
+def _safety(detail: data.ClientDetail) -> html.Div:
+    codes = list(detail.client["contraindications"])
+    current = detail.current_course or {}
     if current.get("elderly"):
         codes.append(f"elderly (age {current.get('age_at_start')} at course start)")
     contra = (
         html.Div([html.Strong("Contraindications: "),
-                  ", ".join(c.replace("_", " ") for c in codes)], className="panel danger")
+                  ", ".join(code.replace("_", " ") for code in codes)], className="panel danger")
         if codes
         else html.Div("No contraindications recorded.", className="panel ok")
     )  # fmt: skip
-    if d.alerts.empty:
+    if detail.alerts.empty:
         alerts = html.P("No alerts for this client.", className="muted")
     else:
         rows = [
             html.Tr(
                 [
-                    html.Td(r.alert_type),
-                    html.Td(str(r.occurred_at)[:16]),
-                    html.Td(r.session_id or "—"),
-                    html.Td(r.therapist_id or "—"),
-                    html.Td(r.detail or ""),
+                    html.Td(alert.alert_type),
+                    html.Td(str(alert.occurred_at)[:16]),
+                    html.Td(alert.session_id or "—"),
+                    html.Td(alert.therapist_id or "—"),
+                    html.Td(alert.detail or ""),
                 ],
-                className="last-session" if r.at_last_session else "",
+                className="last-session" if alert.at_last_session else "",
             )  # fmt: skip
-            for r in d.alerts.itertuples()
+            for alert in detail.alerts.itertuples()
         ]
         alerts = html.Table(
-            [html.Thead(html.Tr([html.Th(h) for h in
+            [html.Thead(html.Tr([html.Th(heading) for heading in
                                  ("alert", "when", "session", "therapist", "detail")])),
              html.Tbody(rows)],
             className="simple",
@@ -73,54 +73,56 @@ def _safety(d: data.ClientDetail) -> html.Div:
     )
 
 
-def _glance(d: data.ClientDetail) -> html.Div:
-    c, cur = d.client, d.current_course
+def _glance(detail: data.ClientDetail) -> html.Div:
+    client, current = detail.client, detail.current_course
     facts = [
-        f"{c['client_id']} · {c.get('name') or 'no name'} · cohort {c['cohort']}",
-        f"BMI {fmt_num(c.get('bmi'), 1)} · born {c.get('birth_date') or '—'}",
+        f"{client['client_id']} · {client.get('name') or 'no name'} · cohort {client['cohort']}",
+        f"BMI {fmt_num(client.get('bmi'), 1)} · born {client.get('birth_date') or '—'}",
     ]
-    if cur is None:
+    if current is None:
         return html.Div([html.H2(facts[0]), html.P(facts[1]), html.P("No course yet.")])
     course = (
-        f"Course {cur['course_id']}: session {cur['sessions_completed']} of 10–15 · "
-        f"{cur['status'].replace('_', ' ')} · "
-        f"{str(cur['first_session_date'])[:10]} → {str(cur['last_session_date'])[:10]} · "
-        f"latest therapist {cur['last_therapist_id']}"
+        f"Course {current['course_id']}: session {current['sessions_completed']} of 10–15 · "
+        f"{current['status'].replace('_', ' ')} · "
+        f"{str(current['first_session_date'])[:10]} → {str(current['last_session_date'])[:10]} · "
+        f"latest therapist {current['last_therapist_id']}"
     )
     return html.Div([html.H2(facts[0]), html.P(facts[1]), html.P(html.Strong(course))])
 
 
-def _progress(d: data.ClientDetail) -> html.Div:
-    if d.progress.empty:
+def _progress(detail: data.ClientDetail) -> html.Div:
+    if detail.progress.empty:
         return html.Div()
+    progress = detail.progress
     shown = pd.DataFrame(
         {
-            "metric": d.progress["metric"].str.replace("_", " "),
-            "baseline": d.progress["baseline"].map(fmt_num),
-            "latest": d.progress["latest"].map(fmt_num),
-            "improvement": d.progress["improvement_label"],
-            "MCID": d.progress["responder_label"],
-            "reliable change": d.progress["reliable_label"],
-            "immediate effect": d.progress["immediate_effect"].map(fmt_num),
+            "metric": progress["metric"].str.replace("_", " "),
+            "baseline": progress["baseline"].map(fmt_num),
+            "latest": progress["latest"].map(fmt_num),
+            "improvement": progress["improvement_label"],
+            "MCID": progress["responder_label"],
+            "reliable change": progress["reliable_label"],
+            "immediate effect": progress["immediate_effect"].map(fmt_num),
         }
     )
     return html.Div([html.H3("Progress in the current course"), table(shown)],
                     id=ids.CLIENT_PROGRESS)  # fmt: skip
 
 
-def _trends(d: data.ClientDetail) -> html.Div:
+def _trends(detail: data.ClientDetail) -> html.Div:
     graphs = []
     for metric in METRICS:
-        row = d.progress[d.progress["metric"] == metric]
+        row = detail.progress[detail.progress["metric"] == metric]
         baseline = row["baseline"].iloc[0] if len(row) else None
-        fig = figures.client_trend(d.sessions, metric, baseline, d.mcid.get(metric, 2.0))
-        graphs.append(dcc.Graph(id=ids.client_trend(metric), figure=fig,
+        mcid = detail.mcid.get(metric, 2.0)
+        figure = figures.client_trend(detail.sessions, metric, baseline, mcid)
+        graphs.append(dcc.Graph(id=ids.client_trend(metric), figure=figure,
                                 config={"displaylogo": False}, className="trend"))  # fmt: skip
     return html.Div(graphs, id=ids.CLIENT_TREND, className="trends")
 
 
-def _notes(d: data.ClientDetail) -> html.Div:
-    last = d.last_session
+def _notes(detail: data.ClientDetail) -> html.Div:
+    last = detail.last_session
     if last is None:
         return html.Div()
     return html.Div(
@@ -130,8 +132,8 @@ def _notes(d: data.ClientDetail) -> html.Div:
     )  # fmt: skip
 
 
-def _earlier(d: data.ClientDetail) -> html.Div:
-    earlier = d.courses.iloc[1:]
+def _earlier(detail: data.ClientDetail) -> html.Div:
+    earlier = detail.courses.iloc[1:]
     if earlier.empty:
         return html.Div()
     shown = earlier[["course_id", "status", "sessions_completed", "first_session_date",
@@ -144,10 +146,11 @@ def render(client_id: str | None, db: Path | None = None) -> list:
     if not client_id:
         return [html.P("Search a client by id or name.", className="muted")]
     try:
-        d = data.client_detail(client_id, db)
+        detail = data.client_detail(client_id, db)
     except data.WarehouseUnavailable as exc:
         return [html.Div(str(exc), className="panel error")]
-    if d is None:
+    if detail is None:
         return [html.Div(f"No client {client_id}.", className="panel warn")]
-    parts = [_banner(d), _safety(d), _glance(d), _progress(d), _trends(d), _notes(d), _earlier(d)]
-    return [p for p in parts if p is not None]
+    sections = (_banner, _safety, _glance, _progress, _trends, _notes, _earlier)
+    parts = [section(detail) for section in sections]
+    return [part for part in parts if part is not None]

@@ -42,8 +42,8 @@ def group_label(name: str, n: int) -> str:
 
 
 def _rgba(hex_colour: str, alpha: float) -> str:
-    h = hex_colour.lstrip("#")
-    r, g, b = (int(h[i : i + 2], 16) for i in (0, 2, 4))
+    digits = hex_colour.lstrip("#")
+    r, g, b = (int(digits[i : i + 2], 16) for i in (0, 2, 4))
     return f"rgba({r},{g},{b},{alpha})"
 
 
@@ -58,15 +58,15 @@ def empty_figure(message: str) -> go.Figure:
     return fig
 
 
-def trajectory(df: pd.DataFrame, metric: str) -> go.Figure:
+def trajectory(points: pd.DataFrame, metric: str) -> go.Figure:
     """Mean pre score by session number per cohort, with its 95 % CI as a band.
 
-    df columns: cohort, session_number, n, mean, ci_low, ci_high."""
-    if df.empty:
+    `points` columns: cohort, session_number, n, mean, ci_low, ci_high."""
+    if points.empty:
         return empty_figure("No scores for this selection")
     fig = go.Figure()
-    for cohort in [c for c in COHORTS if c in set(df["cohort"])]:
-        part = df[df["cohort"] == cohort].sort_values("session_number")
+    for cohort in [name for name in COHORTS if name in set(points["cohort"])]:
+        part = points[points["cohort"] == cohort].sort_values("session_number")
         colour = COHORT_COLOURS.get(cohort, "#555555")
         label = group_label(cohort, int(part["n"].max()))
         band = part.dropna(subset=["ci_low", "ci_high"])
@@ -118,15 +118,15 @@ def trajectory(df: pd.DataFrame, metric: str) -> go.Figure:
     return fig
 
 
-def distribution(df: pd.DataFrame, metric: str, mcid: float | None = None) -> go.Figure:
+def distribution(courses: pd.DataFrame, metric: str, mcid: float | None = None) -> go.Figure:
     """Improvement of completed courses per cohort (box + every course as a dot).
 
-    df columns: cohort, improvement."""
-    if df.empty:
+    `courses` columns: cohort, improvement."""
+    if courses.empty:
         return empty_figure("No completed courses with an improvement for this selection")
     fig = go.Figure()
-    for cohort in [c for c in COHORTS if c in set(df["cohort"])]:
-        values = df.loc[df["cohort"] == cohort, "improvement"]
+    for cohort in [name for name in COHORTS if name in set(courses["cohort"])]:
+        values = courses.loc[courses["cohort"] == cohort, "improvement"]
         fig.add_trace(
             go.Box(
                 y=values,
@@ -161,8 +161,8 @@ def client_trend(
 ) -> go.Figure:
     """One client's pre (line) and post (dots) scores per session of the course, with the
     baseline and the band within one MCID of it (changes inside it are not clinically
-    important). Shapes are given as plain dicts: add_hline/add_hrect cost ~10 ms each and
-    this figure is drawn three times per client page."""
+    important). Shapes are given as plain dicts rather than through add_hline/add_hrect,
+    which are slow (docs/performance.md) for a figure drawn three times per client page."""
     pre, post = sessions.get(f"pre_{metric}"), sessions.get(f"post_{metric}")
     if pre is None or (pre.isna().all() and (post is None or post.isna().all())):
         return empty_figure(f"No {metric.replace('_', ' ')} scores in this course yet")
@@ -193,9 +193,10 @@ def client_trend(
                        marker={"color": "#ff7f0e", "symbol": "diamond", "size": 9})
         )  # fmt: skip
     # Built without plotly's per-property validation (_validate=False) and with the template
-    # already resolved: validating and deep-copying the template was ~15 ms of each of the
-    # three figures on the client page, which must feel instant; the dicts above are fixed
-    # and covered by tests/dashboard/test_figures.py and the browser tests.
+    # already resolved: validating and deep-copying the template was most of the time of
+    # each of the client page's three figures (docs/performance.md), and that page must feel
+    # instant; the dicts above are fixed and covered by tests/dashboard/test_figures.py and
+    # the browser tests.
     return go.Figure(
         data=traces,
         _validate=False,
@@ -212,11 +213,11 @@ def client_trend(
     )
 
 
-def weekly_sessions(df: pd.DataFrame) -> go.Figure:
-    """Completed sessions per week. df columns: week, sessions."""
-    if df.empty:
+def weekly_sessions(weeks: pd.DataFrame) -> go.Figure:
+    """Completed sessions per week. `weeks` columns: week, sessions."""
+    if weeks.empty:
         return empty_figure("No completed sessions yet")
-    fig = go.Figure(go.Bar(x=df["week"], y=df["sessions"], marker_color="#1f77b4"))
+    fig = go.Figure(go.Bar(x=weeks["week"], y=weeks["sessions"], marker_color="#1f77b4"))
     fig.update_layout(
         **_LAYOUT,
         title="Completed sessions per week",

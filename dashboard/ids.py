@@ -50,7 +50,7 @@ SQL_INPUT = "sql-input"
 SQL_RUN = "sql-run"
 SQL_MESSAGE = "sql-message"
 SQL_GRID = "sql-grid"
-SQL_SCHEMA = "sql-schema"
+SQL_VIEW_BROWSER = "sql-view-browser"  # the views and columns a query may name
 SQL_DOWNLOAD_BUTTON = "sql-download-button"
 SQL_DOWNLOAD = "sql-download"
 

@@ -1,11 +1,11 @@
 """Ad-hoc read-only SQL for the /sql page and `outcomes sql`.
 
 Where a query runs decides what it can reach:
-- the analyst role (`schema="analyst"`, `outcomes sql --analyst`) queries the analysts'
+- the analyst role (`surface="analyst"`, `outcomes sql --analyst`) queries the analysts'
   copy, a separate DuckDB file that holds only pseudonymised data
   (pipelines/warehouse/analyst_copy.py). The warehouse is never opened: no name a query can
   write reaches a real id, name, birth date or note, whatever the guards below decide;
-- owners (`schema="main"`, `outcomes sql`) query the §6 views of the warehouse.
+- owners (`surface="main"`, `outcomes sql`) query the §6 views of the warehouse.
 
 Layers of defence on top (each would stop most abuse on its own; together they are cheap):
 
@@ -58,7 +58,6 @@ __all__ = [
     "QueryFailed", "QueryRefused", "QueryResult", "QueryStopped", "check_query",
     "format_result", "queried_file", "run_query", "strip_comments", "to_records",
 ]  # fmt: skip
-SCHEMAS: tuple[str, ...] = tuple(SURFACES)
 
 
 @dataclass
@@ -73,23 +72,23 @@ class QueryResult:
 # --- running --------------------------------------------------------------------------------
 
 
-def queried_file(db_path: Path, schema: str) -> Path:
-    """The file a query on `schema` runs on: the warehouse for owners, its analysts' copy
+def queried_file(db_path: Path, surface: str) -> Path:
+    """The file a query on `surface` runs on: the warehouse for owners, its analysts' copy
     for analysts (or `db_path` itself when it is such a copy)."""
-    if schema == "analyst" and not Path(db_path).name.endswith(".analyst.duckdb"):
+    if surface == "analyst" and not Path(db_path).name.endswith(".analyst.duckdb"):
         return analyst_copy_path(Path(db_path))
     return Path(db_path)
 
 
 def _open(
-    db_path: Path, schema: str, settings: Settings
+    db_path: Path, surface_name: str, settings: Settings
 ) -> tuple[duckdb.DuckDBPyConnection, Surface]:
-    if schema not in SURFACES:
-        raise ValueError(f"schema must be one of {SCHEMAS}")
-    surface = SURFACES[schema]
-    path = queried_file(db_path, schema)
+    if surface_name not in SURFACES:
+        raise ValueError(f"surface must be one of {tuple(SURFACES)}")
+    surface = SURFACES[surface_name]
+    path = queried_file(db_path, surface_name)
     if not path.exists():
-        if schema == "analyst" and Path(db_path).exists():
+        if surface_name == "analyst" and Path(db_path).exists():
             raise QueryRefused(
                 f"The pseudonymised schema 'analyst' is missing: its file {path.name} is "
                 "written beside the warehouse at every load (run `outcomes ingest`)."
@@ -104,7 +103,7 @@ def _open(
         except duckdb.Error as exc:
             why = clean_error(exc)
             raise QueryRefused(f"cannot open {path} as a DuckDB warehouse: {why}") from exc
-        if schema == "analyst" and other_relations(con, surface):
+        if surface_name == "analyst" and other_relations(con, surface):
             # by construction: the analyst surface runs on a file of analyst tables only
             raise QueryRefused(f"{path.name} is not an analysts' copy: refusing to query it.")
         con.execute(f"USE {surface.catalog}.main")
@@ -130,13 +129,13 @@ def _unique(names: list[str]) -> list[str]:
 
 
 def check_query(
-    db_path: Path, sql: str, schema: str = "main", settings: Settings | None = None
+    db_path: Path, sql: str, surface: str = "main", settings: Settings | None = None
 ) -> str:
     """Run every guard without executing the query; returns the normalised statement."""
     text = check_text(sql)
-    con, surface = _open(db_path, schema, settings or get_settings())
+    con, allowed = _open(db_path, surface, settings or get_settings())
     try:
-        check_parse_tree(con, text, surface)
+        check_parse_tree(con, text, allowed)
         check_bound_tables(con, text)
     finally:
         con.close()
@@ -196,23 +195,23 @@ def _fetch(
 
 
 def run_query(
-    db_path: Path | None, sql: str, settings: Settings | None = None, schema: str = "main"
+    db_path: Path | None, sql: str, settings: Settings | None = None, surface: str = "main"
 ) -> QueryResult:
-    """Run one read-only query over the §6 views (schema "main", the warehouse) or the
-    pseudonymised tables (schema "analyst", the analysts' copy), within the limits.
+    """Run one read-only query over the §6 views (surface "main", the warehouse) or the
+    pseudonymised tables (surface "analyst", the analysts' copy), within the limits.
 
     Raises QueryRefused (or its subclasses QueryStopped/QueryFailed) with a message for
     the user."""
     settings = settings or get_settings()
     db_path = Path(db_path) if db_path is not None else settings.db_path
     text = check_text(sql)
-    con, surface = _open(db_path, schema, settings)
+    con, allowed = _open(db_path, surface, settings)
     timeout = float(settings.sql_timeout_s)
     cap = int(settings.sql_row_cap)
     timer = threading.Timer(timeout, con.interrupt)
     started = time.perf_counter()
     try:
-        check_parse_tree(con, text, surface)
+        check_parse_tree(con, text, allowed)
         check_bound_tables(con, text)
         timer.start()
         try:
@@ -248,21 +247,21 @@ def format_result(result: QueryResult, max_rows: int = 200) -> str:
     return f"{table}{more}\n{result.message}"
 
 
-def to_records(df: pd.DataFrame) -> list[dict[str, Any]]:
+def to_records(rows: pd.DataFrame) -> list[dict[str, Any]]:
     """JSON-safe rows for a grid: lists/dicts/timestamps become text, NaN becomes None."""
 
-    def cell(v: Any) -> Any:
-        if v is None or (isinstance(v, float) and v != v):
+    def cell(value: Any) -> Any:
+        if value is None or (isinstance(value, float) and value != value):
             return None
-        if isinstance(v, bool | int | float | str):
-            return v
-        if isinstance(v, list | tuple | dict):
-            return json.dumps(v, default=str, ensure_ascii=False)
-        if v is pd.NaT:
+        if isinstance(value, bool | int | float | str):
+            return value
+        if isinstance(value, list | tuple | dict):
+            return json.dumps(value, default=str, ensure_ascii=False)
+        if value is pd.NaT:
             return None
-        return str(v)
+        return str(value)
 
     return [
-        {c: cell(v) for c, v in zip(df.columns, row, strict=True)}
-        for row in df.itertuples(index=False)
+        {column: cell(value) for column, value in zip(rows.columns, row, strict=True)}
+        for row in rows.itertuples(index=False)
     ]

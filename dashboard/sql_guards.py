@@ -21,7 +21,6 @@ ALLOWED_VIEWS: frozenset[str] = frozenset(SPEC_VIEWS)
 """The analysts' views (pipelines/warehouse/catalog.py): all a query may name."""
 ALLOWED_TABLE_FUNCTIONS: frozenset[str] = frozenset({"unnest", "range", "generate_series"})
 WAREHOUSE_ALIAS = "warehouse"
-SCHEMAS: tuple[str, ...] = ("main", "analyst")
 # Functions that read files, the environment or DuckDB's internals.
 _DENIED_FUNCTION = re.compile(
     r"(read_\w*|\w*_scan|glob|getenv|duckdb_\w*|pragma_\w*|query|query_table|sniff_csv|"
@@ -110,7 +109,7 @@ def check_text(sql: str) -> str:
     if m := _DENIED_CALL_IN_TEXT.search(names):
         raise QueryRefused(f"Function {m.group(1)}() is not allowed in the SQL console.")
     if m := _DENIED_NAMES_IN_TEXT.search(names):
-        raise QueryRefused(f"{m.group(1)} is not available here; see the schema browser.")
+        raise QueryRefused(f"{m.group(1)} is not available here; see the view browser.")
     return text
 
 

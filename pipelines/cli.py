@@ -238,7 +238,7 @@ def sql(
     with refused_on(QueryRefused, OutputRefused):
         if csv_out is not None:  # refused before the query runs, not after
             check_output(csv_out, force=force, protected=protected)
-        result = run_query(warehouse, query, settings, schema="analyst" if analyst else "main")
+        result = run_query(warehouse, query, settings, surface="analyst" if analyst else "main")
         typer.echo(format_result(result))
         if csv_out is not None:
             from pipelines.csv_safe import write_csv

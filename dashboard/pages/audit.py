@@ -12,7 +12,10 @@ from dashboard import auth, ids
 from dashboard.components import grid
 from pipelines.settings import get_settings
 
-dash.register_page(__name__, path="/audit", name="Audit", title="Audit · outcomes", order=6)
+ROLES = ("owner",)
+dash.register_page(
+    __name__, path="/audit", name="Audit", title="Audit · outcomes", order=6, roles=ROLES
+)
 
 COLUMNS = ["at", "username", "ip", "event", "detail"]
 
@@ -27,7 +30,7 @@ def short_view(detail: str | None) -> str:
     return f"{text[:limit]} … (+{len(text) - limit:,} characters in users_db)"
 
 
-@auth.page_roles(*auth.PAGE_ROLES["/audit"])
+@auth.page_roles(*ROLES)
 def layout(**_query: str) -> html.Div:
     limit = get_settings().audit_page_rows
     events = flask.current_app.extensions["outcomes_users"].audit_events(limit)

@@ -17,15 +17,18 @@ from dash.exceptions import PreventUpdate
 
 from dashboard import auth, client_view, data, ids
 
-dash.register_page(__name__, path="/client", name="Client", title="Client · outcomes", order=2)
+ROLES = ("owner", "therapist")  # analysts never see a client
+dash.register_page(
+    __name__, path="/client", name="Client", title="Client · outcomes", order=2, roles=ROLES
+)
 
 
-def _option(row) -> dict:
-    label = f"{row.client_id} · {row.name}" if row.name else row.client_id
-    return {"label": f"{label} ({row.cohort})", "value": row.client_id}
+def _option(client: Any) -> dict[str, str]:
+    label = f"{client.client_id} · {client.name}" if client.name else client.client_id
+    return {"label": f"{label} ({client.cohort})", "value": client.client_id}
 
 
-@auth.page_roles(*auth.PAGE_ROLES["/client"])
+@auth.page_roles(*ROLES)
 def layout(client_id: str | None = None, **_query: str) -> html.Div:
     options = [{"label": client_id, "value": client_id}] if client_id else []
     return html.Div(
@@ -51,7 +54,7 @@ def layout(client_id: str | None = None, **_query: str) -> html.Div:
     State(ids.CLIENT_SEARCH, "value"),
     State(ids.CLIENT_SEARCH, "options"),
 )
-@auth.callback_roles(*auth.PAGE_ROLES["/client"])
+@auth.callback_roles(*ROLES)
 def suggest(search: str | None, value: str | None, current: list[dict[str, Any]] | None):
     """Typeahead: up to 20 clients matching the typed text (the chosen one stays listed);
     a therapist's suggestions are their own clients only."""
@@ -65,17 +68,17 @@ def suggest(search: str | None, value: str | None, current: list[dict[str, Any]]
             found = data.search_clients(search, limit=20)
     except data.WarehouseUnavailable:
         return []
-    options = [_option(r) for r in found.itertuples()]
+    options = [_option(client) for client in found.itertuples()]
     kept = [
-        o
-        for o in (current or [])
-        if o.get("value") == value and value not in found["client_id"].values
+        option
+        for option in (current or [])
+        if option.get("value") == value and value not in found["client_id"].values
     ]
     return kept + options
 
 
 @callback(Output(ids.CLIENT_DETAIL, "children"), Input(ids.CLIENT_SEARCH, "value"))
-@auth.callback_roles(*auth.PAGE_ROLES["/client"])
+@auth.callback_roles(*ROLES)
 def show(client_id: str | None):
     user = auth.current_user()
     if client_id and user is not None and user.role == "therapist":

@@ -13,21 +13,24 @@ from dashboard import auth, data, figures, ids
 from dashboard.components import Metric, fmt_ci, fmt_num, fmt_pct, guarded, metric_dropdown, table
 from pipelines.settings import get_settings
 
-dash.register_page(__name__, path="/cohorts", name="Cohorts", title="Cohorts · outcomes", order=1)
+ROLES = ("owner", "therapist", "analyst")
+dash.register_page(
+    __name__, path="/cohorts", name="Cohorts", title="Cohorts · outcomes", order=1, roles=ROLES
+)
 
 
-@auth.page_roles(*auth.PAGE_ROLES["/cohorts"])
+@auth.page_roles(*ROLES)
 @guarded
 def layout(**_query: str) -> html.Div:
-    opts = data.filter_options()
+    options = data.filter_options()
     if auth.role() == "analyst":  # no names and no real ids: pseudonyms, as in their SQL
         pseudonyms = data.therapist_pseudonyms()
-        shown = [pseudonyms.get(t) for t in opts["therapists"]["therapist_id"]]
-        therapists = [{"label": p, "value": p} for p in shown if p]
+        shown = [pseudonyms.get(therapist) for therapist in options["therapists"]["therapist_id"]]
+        therapists = [{"label": pseudonym, "value": pseudonym} for pseudonym in shown if pseudonym]
     else:
         therapists = [
-            {"label": f"{r.therapist_id} {r.name or ''}".strip(), "value": r.therapist_id}
-            for r in opts["therapists"].itertuples()
+            {"label": f"{row.therapist_id} {row.name or ''}".strip(), "value": row.therapist_id}
+            for row in options["therapists"].itertuples()
         ]
     return html.Div(
         [
@@ -45,8 +48,8 @@ def layout(**_query: str) -> html.Div:
                             "Courses starting between",
                             dcc.DatePickerRange(
                                 id=ids.COHORT_DATES,
-                                start_date=opts["date_min"],
-                                end_date=opts["date_max"],
+                                start_date=options["date_min"],
+                                end_date=options["date_max"],
                                 display_format="YYYY-MM-DD",
                                 clearable=True,
                             ),
@@ -88,21 +91,22 @@ def _rates_table(rates: pd.DataFrame) -> html.Div:
             "cohort": rates["cohort"],
             "courses": rates["courses"],
             "completed / dropped out / in progress": [
-                f"{r.completed} / {r.dropped_out} / {r.in_progress}" for r in rates.itertuples()
+                f"{row.completed} / {row.dropped_out} / {row.in_progress}"
+                for row in rates.itertuples()
             ],
             "completion rate": rates["completion_rate"].map(fmt_pct),
             "dropout rate": rates["dropout_rate"].map(fmt_pct),
             "n (improvement)": [
-                f"{r.n} (small n)" if r.small_n else str(r.n) for r in rates.itertuples()
+                f"{row.n} (small n)" if row.small_n else str(row.n) for row in rates.itertuples()
             ],
             "mean improvement": [
-                f"{fmt_num(r.mean_improvement)} ({fmt_ci(r.ci_low, r.ci_high)})"
-                for r in rates.itertuples()
+                f"{fmt_num(row.mean_improvement)} ({fmt_ci(row.ci_low, row.ci_high)})"
+                for row in rates.itertuples()
             ],
             "responder rate": [
-                f"{fmt_pct(r.responder_rate)} "
-                f"({fmt_ci(r.responder_ci_low, r.responder_ci_high, pct=True)})"
-                for r in rates.itertuples()
+                f"{fmt_pct(row.responder_rate)} "
+                f"({fmt_ci(row.responder_ci_low, row.responder_ci_high, pct=True)})"
+                for row in rates.itertuples()
             ],
         }
     )
@@ -122,14 +126,15 @@ def _rates_table(rates: pd.DataFrame) -> html.Div:
     Input(ids.COHORT_DATES, "end_date"),
     Input(ids.COHORT_THERAPIST, "value"),
 )
-@auth.callback_roles(*auth.PAGE_ROLES["/cohorts"])
+@auth.callback_roles(*ROLES)
 def update(metric: Metric, start: str | None, end: str | None, therapist: str | None):
     if therapist and auth.role() == "analyst":  # the analyst picked a pseudonym
-        by_pseudonym = {p: t for t, p in data.therapist_pseudonyms().items()}
+        pseudonyms = data.therapist_pseudonyms().items()
+        by_pseudonym = {pseudonym: therapist_id for therapist_id, pseudonym in pseudonyms}
         therapist = by_pseudonym.get(therapist, "(no such therapist)")
-    flt = data.CourseFilter(_date(start), _date(end), therapist or None)
+    course_filter = data.CourseFilter(_date(start), _date(end), therapist or None)
     try:
-        result = data.cohort_page(metric or "pain", flt)
+        result = data.cohort_page(metric or "pain", course_filter)
     except data.WarehouseUnavailable as exc:
         empty = figures.empty_figure(str(exc))
         return empty, empty, html.P(str(exc))

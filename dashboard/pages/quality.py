@@ -10,13 +10,15 @@ from dashboard import auth, data, ids
 from dashboard.components import GX_DOCS_ROUTE, grid, guarded
 from dashboard.sql_console import to_records
 
-dash.register_page(__name__, path="/quality", name="Data quality", title="Quality · outcomes",
-                   order=4)  # fmt: skip
+ROLES = ("owner",)  # quarantine rows quote names
+dash.register_page(
+    __name__, path="/quality", name="Data quality", title="Quality · outcomes", order=4, roles=ROLES
+)
 
 ENTITIES = ("clients", "therapists", "sessions", "scores")
 
 
-@auth.page_roles(*auth.PAGE_ROLES["/quality"])  # quarantine rows quote names
+@auth.page_roles(*ROLES)
 @guarded
 def layout(**_query: str) -> html.Div:
     return html.Div(
@@ -61,6 +63,6 @@ def layout(**_query: str) -> html.Div:
     Input(ids.QUALITY_Q_REASON, "value"),
     prevent_initial_call=True,
 )
-@auth.callback_roles(*auth.PAGE_ROLES["/quality"])
+@auth.callback_roles(*ROLES)
 def filter_quarantine(entity: str | None, reason: str | None):
     return to_records(data.quarantine(entity, reason))

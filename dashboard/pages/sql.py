@@ -18,22 +18,26 @@ from dashboard.components import column_defs, grid, guarded
 from dashboard.sql_console import QueryRefused, QueryResult, run_query, strip_comments, to_records
 from pipelines.csv_safe import neutralise
 
-dash.register_page(__name__, path="/sql", name="SQL", title="SQL · outcomes", order=5)
+ROLES = ("owner", "analyst")  # therapists have no console
+dash.register_page(__name__, path="/sql", name="SQL", title="SQL · outcomes", order=5, roles=ROLES)
 
 EXAMPLE = """SELECT cohort, metric, courses_completed AS n, mean_improvement, responder_rate
 FROM cohort_outcomes
 ORDER BY cohort, metric"""
 
 
-def _schema_name() -> str:
-    """The schema the signed-in user's queries run on."""
+def _surface() -> str:
+    """Where the signed-in user's queries run (dashboard.sql_console): "analyst", the
+    analysts' pseudonymised copy, or "main", the warehouse's §6 views."""
     return "analyst" if auth.role() == "analyst" else "main"
 
 
-def _schema_browser() -> html.Div:
-    df = data.analyst_copy_columns() if _schema_name() == "analyst" else data.schema()
+def _view_browser() -> html.Div:
+    """The views a query may name, each unfolding into its columns and their meaning."""
+    analyst = _surface() == "analyst"
+    columns = data.analyst_copy_columns() if analyst else data.view_columns()
     items = []
-    for view, cols in df.groupby("view", sort=False):
+    for view, view_columns in columns.groupby("view", sort=False):
         items.append(
             html.Details(
                 [
@@ -42,24 +46,25 @@ def _schema_browser() -> html.Div:
                         [
                             html.Li(
                                 [
-                                    html.Code(r.column),
-                                    f" {r.type}",
+                                    html.Code(column.column),
+                                    f" {column.type}",
                                     html.Span(
-                                        f" — {r.comment}" if r.comment else "", className="muted"
+                                        f" — {column.comment}" if column.comment else "",
+                                        className="muted",
                                     ),
                                 ]
                             )
-                            for r in cols.itertuples()
+                            for column in view_columns.itertuples()
                         ]
                     ),
                 ]
             )  # fmt: skip
         )
-    title = "Pseudonymised views" if _schema_name() == "analyst" else "Views"
-    return html.Div([html.H3(title), *items], id=ids.SQL_SCHEMA, className="schema")
+    title = "Pseudonymised views" if analyst else "Views"
+    return html.Div([html.H3(title), *items], id=ids.SQL_VIEW_BROWSER, className="view-browser")
 
 
-@auth.page_roles(*auth.PAGE_ROLES["/sql"])
+@auth.page_roles(*ROLES)
 @guarded
 def layout(**_query: str) -> html.Div:
     editor = html.Div(
@@ -76,13 +81,13 @@ def layout(**_query: str) -> html.Div:
                 className="buttons",
             ),  # fmt: skip
             html.Div(id=ids.SQL_MESSAGE, className="sql-message", role="status"),
-            dcc.Loading(grid(ids.SQL_GRID, data.schema().head(0), height="420px")),
+            dcc.Loading(grid(ids.SQL_GRID, data.view_columns().head(0), height="420px")),
         ],
         className="sql-main",
     )
     over = (
         "the pseudonymised analyst views (ids are keyed hashes; no names or birth dates)"
-        if _schema_name() == "analyst"
+        if _surface() == "analyst"
         else "the analyst views"
     )
     return html.Div(
@@ -90,7 +95,7 @@ def layout(**_query: str) -> html.Div:
          html.P(f"One read-only SELECT over {over}. Results are capped and "
                 "long queries are stopped (settings sql_row_cap, sql_timeout_s).",
                 className="muted"),
-         html.Div([editor, _schema_browser()], className="sql-layout")]
+         html.Div([editor, _view_browser()], className="sql-layout")]
     )  # fmt: skip
 
 
@@ -103,7 +108,7 @@ def layout(**_query: str) -> html.Div:
     State(ids.SQL_INPUT, "value"),
     prevent_initial_call=True,
 )
-@auth.callback_roles(*auth.PAGE_ROLES["/sql"])
+@auth.callback_roles(*ROLES)
 def run(_clicks: int, sql: str | None):
     result = _run(sql)
     if isinstance(result, QueryRefused):
@@ -119,7 +124,7 @@ def run(_clicks: int, sql: str | None):
     State(ids.SQL_INPUT, "value"),
     prevent_initial_call=True,
 )
-@auth.callback_roles(*auth.PAGE_ROLES["/sql"])
+@auth.callback_roles(*ROLES)
 def download(clicks: int, sql: str | None):
     """CSV of the query (re-run with the same guards), formula-like cells neutralised."""
     if not clicks:
@@ -140,12 +145,12 @@ def audit_record(sql: str) -> str:
 
 
 def _run(sql: str | None, event: str = "sql_run") -> QueryResult | QueryRefused:
-    """Run the query on the user's schema and record it (and how it ended) in the audit."""
-    schema, sql = _schema_name(), sql or ""
+    """Run the query on the user's surface and record it (and how it ended) in the audit."""
+    surface, sql = _surface(), sql or ""
     try:
-        result = run_query(data.current_db(), sql, schema=schema)
+        result = run_query(data.current().path, sql, surface=surface)
     except QueryRefused as exc:
-        auth.audit(event, f"[{schema}] refused: {exc.message}; {audit_record(sql)}")
+        auth.audit(event, f"[{surface}] refused: {exc.message}; {audit_record(sql)}")
         return exc
-    auth.audit(event, f"[{schema}] {result.message}; {audit_record(sql)}")
+    auth.audit(event, f"[{surface}] {result.message}; {audit_record(sql)}")
     return result

@@ -10,42 +10,54 @@ from dash import Input, Output, callback, html
 from dashboard import auth, data, ids
 from dashboard.components import Metric, fmt_ci, fmt_num, grid, guarded, metric_dropdown
 
+ROLES = ("owner", "therapist", "analyst")
 dash.register_page(
-    __name__, path="/therapists", name="Therapists", title="Therapists · outcomes", order=3
+    __name__,
+    path="/therapists",
+    name="Therapists",
+    title="Therapists · outcomes",
+    order=3,
+    roles=ROLES,
 )
 
 
-def _shown(df: pd.DataFrame) -> pd.DataFrame:
-    if df.empty:
-        return df
+def _shown(table: pd.DataFrame) -> pd.DataFrame:
+    if table.empty:
+        return table
     shown = pd.DataFrame(
         {
-            "therapist": df["therapist_id"],
-            "name": df["name"],
-            "qualification": df["qualification_status"],
-            "certificate": df["qualification"],
-            "qualified until": df["qualified_until"].astype(str).str[:10].replace("NaT", ""),
-            "body weight kg": df["body_weight_kg"],
-            "sessions": df["sessions"],
-            "courses": df["courses"],
+            "therapist": table["therapist_id"],
+            "name": table["name"],
+            "qualification": table["qualification_status"],
+            "certificate": table["qualification"],
+            "qualified until": table["qualified_until"].astype(str).str[:10].replace("NaT", ""),
+            "body weight kg": table["body_weight_kg"],
+            "sessions": table["sessions"],
+            "courses": table["courses"],
             "n completed (outcome)": [
                 f"{n} (small n)" if small else str(n)
-                for n, small in zip(df["n"], df["small_n"], strict=True)
+                for n, small in zip(table["n"], table["small_n"], strict=True)
             ],
-            "mean improvement": df["mean_improvement"].map(fmt_num),
-            "95% CI": [fmt_ci(lo, hi) for lo, hi in zip(df["ci_low"], df["ci_high"], strict=True)],
-            "safety alerts": df["safety_alerts"],
-            "protocol alerts": df["protocol_alerts"],
+            "mean improvement": table["mean_improvement"].map(fmt_num),
+            "95% CI": [
+                fmt_ci(low, high)
+                for low, high in zip(table["ci_low"], table["ci_high"], strict=True)
+            ],
+            "safety alerts": table["safety_alerts"],
+            "protocol alerts": table["protocol_alerts"],
         }
     )
     if auth.role() == "analyst":  # no names, no real ids, no certificate numbers
         pseudonyms = data.therapist_pseudonyms()
-        shown["therapist"] = [pseudonyms.get(t, "(pseudonym pending)") for t in shown["therapist"]]
+        shown["therapist"] = [
+            pseudonyms.get(therapist_id, "(pseudonym pending)")
+            for therapist_id in shown["therapist"]
+        ]
         shown = shown.drop(columns=["name", "certificate"])
     return shown
 
 
-@auth.page_roles(*auth.PAGE_ROLES["/therapists"])
+@auth.page_roles(*ROLES)
 @guarded
 def layout(**_query: str) -> html.Div:
     return html.Div(
@@ -71,7 +83,7 @@ def layout(**_query: str) -> html.Div:
 
 @callback(Output(ids.THERAPIST_GRID, "rowData"), Input(ids.THERAPIST_METRIC, "value"),
           prevent_initial_call=True)  # fmt: skip
-@auth.callback_roles(*auth.PAGE_ROLES["/therapists"])
+@auth.callback_roles(*ROLES)
 def update(metric: Metric):
     from dashboard.sql_console import to_records
 

@@ -8,6 +8,12 @@ pseudonym_secret_file at a temporary folder, so every app process started here (
 `running_app`) shares one accounts file and one cookie key; an owner signs in once through
 the real form, and the browser contexts of all tests start with that session cookie
 (cookies are per host, not per port, so it is valid for every app on 127.0.0.1).
+
+Hand-checked facts of the examples (the test_data_* files rely on them): C001 (athlete) has
+S0001 and S0002 (blank status = completed, discomfort, notes "calf tender") in inferred
+course C001-1; C002 (BMI 29.6, overweight) has completed S0003 in K-17 and a no-show S0004;
+C003 has no sessions. as_of = 2026-09-05, both courses in progress. Pain pre scores: C001
+7 → 6, C002 4.5. T02 has no qualification (alert on S0003).
 """
 
 from __future__ import annotations

@@ -125,7 +125,7 @@ def test_sql_console_runs_and_refuses(app_url, watched):
     page, _ = watched
     page.goto(app_url + "/sql")
     wait_for_dash(page)
-    assert "course_progress" in page.inner_text(f"#{ids.SQL_SCHEMA}")
+    assert "course_progress" in page.inner_text(f"#{ids.SQL_VIEW_BROWSER}")
     page.fill(f"#{ids.SQL_INPUT}", "SELECT client_id, cohort FROM clients ORDER BY client_id")
     page.click(f"#{ids.SQL_RUN}")
     page.wait_for_selector(f"#{ids.SQL_GRID} .ag-row", timeout=20_000)

@@ -126,7 +126,7 @@ def test_console_settings_do_not_leak_into_dashboard_reads(example_warehouse, se
     from dashboard import data
 
     run_query(example_warehouse, "SELECT 1", settings)
-    with data.connection(example_warehouse) as con:
+    with data.Warehouse(example_warehouse).connection() as con:
         assert con.execute("SELECT current_setting('enable_external_access')").fetchone()[0]
 
 

@@ -133,7 +133,7 @@ def test_no_query_of_the_corpus_reaches_a_real_value(sec_warehouse, secrets_, qu
     answered, refused = 0, 0
     for sql in corpus:
         try:
-            result = run_query(sec_warehouse, sql, quick, schema="analyst")
+            result = run_query(sec_warehouse, sql, quick, surface="analyst")
         except QueryRefused:
             refused += 1
             continue
@@ -163,7 +163,7 @@ def test_analyst_queries_never_open_the_warehouse(sec_warehouse, quick, tmp_path
     full: they never needed the warehouse."""
     alone = tmp_path / "warehouse.duckdb"
     shutil.copyfile(analyst_copy_path(sec_warehouse), analyst_copy_path(alone))
-    result = run_query(alone, "SELECT count(*) AS n FROM sessions", quick, schema="analyst")
+    result = run_query(alone, "SELECT count(*) AS n FROM sessions", quick, surface="analyst")
     assert result.rows["n"].tolist() == [4] and not alone.exists()
 
 
@@ -172,7 +172,7 @@ def test_the_analyst_surface_refuses_a_file_that_is_not_a_copy(sec_warehouse, qu
     impostor = tmp_path / "warehouse.duckdb"
     shutil.copyfile(sec_warehouse, analyst_copy_path(impostor))
     with pytest.raises(QueryRefused, match="not an analysts' copy"):
-        run_query(impostor, "SELECT * FROM clients", quick, schema="analyst")
+        run_query(impostor, "SELECT * FROM clients", quick, surface="analyst")
 
 
 def test_outcomes_sql_for_analysts_runs_on_the_copy(sec_warehouse, cli, sec_paths):

@@ -141,7 +141,7 @@ def test_analyst_sees_no_names_and_queries_pseudonyms(sec_url, sec_paths, page):
         seen += text
     page.goto(sec_url + "/sql")
     wait_for_dash(page)
-    schema = page.inner_text(f"#{ids.SQL_SCHEMA}")
+    schema = page.inner_text(f"#{ids.SQL_VIEW_BROWSER}")
     assert "Pseudonymised views" in schema and "birth_year" not in schema  # collapsed
     page.fill(f"#{ids.SQL_INPUT}", "SELECT * FROM clients ORDER BY birth_year")
     page.click(f"#{ids.SQL_RUN}")

@@ -1,4 +1,4 @@
-"""The SQL console's attack corpus, on both schemas it serves: owners' §6 views ("main")
+"""The SQL console's attack corpus, on both surfaces it serves: owners' §6 views ("main")
 and the analyst role's pseudonymised views ("analyst"). Each attack is refused (or
 stopped) with a clear message; nothing is written, read from disk or reconfigured."""
 
@@ -11,7 +11,7 @@ import pytest
 from dashboard.sql_console import QueryRefused, QueryStopped, run_query
 from pipelines.settings import Settings
 
-SCHEMAS = ("main", "analyst")
+SURFACE_NAMES = ("main", "analyst")
 
 # (attack, fragment of the message)
 CORPUS = [
@@ -58,37 +58,37 @@ def fast(sec_warehouse) -> Settings:
     return dataclasses.replace(Settings(), sql_timeout_s=1.0, sql_row_cap=500)
 
 
-@pytest.mark.parametrize("schema", SCHEMAS)
+@pytest.mark.parametrize("surface", SURFACE_NAMES)
 @pytest.mark.parametrize(("sql", "fragment"), CORPUS)
-def test_attack_is_refused_with_a_clear_message(sec_warehouse, fast, schema, sql, fragment):
+def test_attack_is_refused_with_a_clear_message(sec_warehouse, fast, surface, sql, fragment):
     with pytest.raises(QueryRefused) as info:
-        run_query(sec_warehouse, sql, fast, schema=schema)
+        run_query(sec_warehouse, sql, fast, surface=surface)
     assert fragment.lower() in info.value.message.lower(), info.value.message
 
 
-@pytest.mark.parametrize("schema", SCHEMAS)
-def test_no_attack_writes_a_file(sec_warehouse, fast, schema, tmp_path):
+@pytest.mark.parametrize("surface", SURFACE_NAMES)
+def test_no_attack_writes_a_file(sec_warehouse, fast, surface, tmp_path):
     target = tmp_path / "stolen.csv"
     for sql in (f"COPY clients TO '{target}'", f"SELECT 1; COPY clients TO '{target}'",
                 f"SELECT * FROM clients /* ; */; COPY clients TO '{target}'"):  # fmt: skip
         with pytest.raises(QueryRefused):
-            run_query(sec_warehouse, sql, fast, schema=schema)
+            run_query(sec_warehouse, sql, fast, surface=surface)
     assert not target.exists()
 
 
-@pytest.mark.parametrize("schema", SCHEMAS)
-def test_huge_cross_join_is_stopped_by_the_time_limit(sec_warehouse, fast, schema):
+@pytest.mark.parametrize("surface", SURFACE_NAMES)
+def test_huge_cross_join_is_stopped_by_the_time_limit(sec_warehouse, fast, surface):
     sql = (
         "SELECT count(*) FROM range(100000000) AS a, range(100000000) AS b WHERE a.range <> b.range"
     )
     with pytest.raises(QueryStopped, match=r"stopped after 1 s \(sql_timeout_s\)"):
-        run_query(sec_warehouse, sql, fast, schema=schema)
+        run_query(sec_warehouse, sql, fast, surface=surface)
 
 
-@pytest.mark.parametrize("schema", SCHEMAS)
-def test_very_long_results_are_capped(sec_warehouse, fast, schema):
+@pytest.mark.parametrize("surface", SURFACE_NAMES)
+def test_very_long_results_are_capped(sec_warehouse, fast, surface):
     sql = "SELECT s.*, r.range FROM sessions AS s, range(100000) AS r"
-    result = run_query(sec_warehouse, sql, fast, schema=schema)
+    result = run_query(sec_warehouse, sql, fast, surface=surface)
     assert result.truncated and len(result.rows) == 500
     assert "showing the first 500 rows (sql_row_cap)" in result.message
 
@@ -113,19 +113,19 @@ ANALYST_ESCAPES = [
 @pytest.mark.parametrize("sql", ANALYST_ESCAPES)
 def test_analyst_console_reaches_only_the_analyst_views(sec_warehouse, fast, sql):
     with pytest.raises(QueryRefused, match="not one of the pseudonymised analyst views"):
-        run_query(sec_warehouse, sql, fast, schema="analyst")
+        run_query(sec_warehouse, sql, fast, surface="analyst")
 
 
 def test_analyst_console_sees_pseudonyms_and_birth_years(sec_warehouse, fast):
     result = run_query(sec_warehouse, "SELECT * FROM clients ORDER BY client_id", fast,
-                       schema="analyst")  # fmt: skip
+                       surface="analyst")  # fmt: skip
     assert "name" not in result.columns and "birth_date" not in result.columns
     assert sorted(result.rows["birth_year"].tolist()) == [1958, 1981, 1994]
     assert all(len(v) == 16 and v not in ("C001", "C002", "C003") for v in result.rows["client_id"])
     with pytest.raises(QueryRefused, match='"name" not found'):
-        run_query(sec_warehouse, "SELECT name FROM clients", fast, schema="analyst")
+        run_query(sec_warehouse, "SELECT name FROM clients", fast, surface="analyst")
     with pytest.raises(QueryRefused, match='"notes" not found'):
-        run_query(sec_warehouse, "SELECT notes FROM sessions", fast, schema="analyst")
+        run_query(sec_warehouse, "SELECT notes FROM sessions", fast, surface="analyst")
 
 
 def test_missing_analyst_schema_is_explained(tmp_path, fast):
@@ -134,4 +134,4 @@ def test_missing_analyst_schema_is_explained(tmp_path, fast):
     db = tmp_path / "bare.duckdb"
     duckdb.connect(str(db)).close()
     with pytest.raises(QueryRefused, match="pseudonymised schema 'analyst' is missing"):
-        run_query(db, "SELECT 1", fast, schema="analyst")
+        run_query(db, "SELECT 1", fast, surface="analyst")

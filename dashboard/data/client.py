@@ -1,0 +1,163 @@
+"""The client page: find a client, and everything shown for one (current course, its
+sessions and progress with labels, alerts, the last session), read on one connection."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from dashboard.data.warehouse import frame, read_parallel, resolve
+from pipelines.settings import METRICS, get_settings
+
+
+def search_clients(text: str, limit: int = 20, db: Path | None = None) -> pd.DataFrame:
+    """Clients whose id starts with / contains `text`, or whose name contains it."""
+    sql = """
+    WITH q AS (SELECT lower(trim($text)) AS q)
+    SELECT c.client_id, c.name, c.cohort
+    FROM clients AS c, q
+    WHERE contains(lower(c.client_id), q.q) OR contains(lower(coalesce(c.name, '')), q.q)
+    ORDER BY lower(c.client_id) = q.q DESC,          -- exact id first
+             starts_with(lower(c.client_id), q.q) DESC,  -- then id prefix
+             c.client_id
+    LIMIT $limit
+    """
+    params = {"text": text or "", "limit": int(limit)}
+    return resolve(db).read(lambda con: frame(con, sql, params))
+
+
+@dataclass
+class ClientDetail:
+    client: dict[str, Any]
+    courses: pd.DataFrame
+    current_course: dict[str, Any] | None
+    sessions: pd.DataFrame  # sessions of the current course, pre_/post_<metric> columns
+    progress: pd.DataFrame  # course_progress of the current course, with labels
+    alerts: pd.DataFrame  # most recent alerts of the client
+    last_session: dict[str, Any] | None  # the client's latest completed session
+    mcid: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def discomfort_at_last_session(self) -> bool:
+        return bool(self.last_session and self.last_session.get("discomfort_reported"))
+
+
+def _labels(row: pd.Series, mcid: float) -> dict[str, str]:
+    if pd.isna(row["improvement"]):
+        return {"improvement_label": "not enough scores yet", "responder_label": "—",
+                "reliable_label": "—"}  # fmt: skip
+    pct = "" if pd.isna(row["pct_improvement"]) else f" ({row['pct_improvement']:.0f} %)"
+    if row["responder"]:
+        responder = f"responder (≥ MCID {mcid:g})"
+    elif row["worsened"]:
+        responder = f"worsened (≤ −{mcid:g})"
+    else:
+        responder = f"below MCID {mcid:g}"
+    if pd.isna(row["reliable_improvement"]):
+        reliable = "RCI not available"
+    else:
+        reliable = "reliable improvement" if row["reliable_improvement"] else "not reliable"
+    return {
+        "improvement_label": f"{row['improvement']:+.1f} points{pct}",
+        "responder_label": responder,
+        "reliable_label": reliable,
+    }
+
+
+_CURRENT_COURSE = """(
+    SELECT course_id FROM courses WHERE client_id = $id
+    ORDER BY first_session_at DESC, course_id DESC LIMIT 1
+)"""
+"""The client's current course (latest first session), as the first row of its courses."""
+
+_CLIENT_QUERIES: dict[str, tuple[str, str]] = {
+    # name -> (how the rows come back, SQL with the one parameter $id)
+    "client": (
+        "one",
+        """
+        SELECT client_id, name, birth_date, sex, height_cm, weight_kg, bmi, athlete, cohort,
+               contraindications, intake_date
+        FROM clients WHERE client_id = $id
+        """,
+    ),
+    "courses": (
+        "frame",
+        """
+        SELECT course_id, status, sessions_completed, first_session_date, last_session_date,
+               contraindicated, elderly, age_at_start, last_therapist_id
+        FROM courses WHERE client_id = $id
+        ORDER BY first_session_at DESC, course_id DESC
+        """,
+    ),
+    # mart_course_sessions holds every session of a course with its pre/post scores, stored
+    # in course order: the course's rows are one contiguous run (a zone-map lookup)
+    "sessions": (
+        "frame",
+        f"""
+        SELECT session_number, session_id, session_date, therapist_id, discomfort_reported,
+               spine_pressure, notes, {", ".join(f"pre_{m}, post_{m}" for m in METRICS)}
+        FROM mart_course_sessions
+        WHERE course_id = {_CURRENT_COURSE}
+        ORDER BY session_number
+        """,
+    ),
+    "progress": (
+        "frame",
+        f"""
+        SELECT metric, baseline, latest, improvement, pct_improvement, improvement_per_session,
+               immediate_effect, responder, worsened, rci, reliable_improvement, n_values
+        FROM course_progress WHERE course_id = {_CURRENT_COURSE}
+        ORDER BY array_position(['pain', 'muscle_tone', 'mobility'], metric)
+        """,
+    ),
+    "alerts": (
+        "frame",
+        """
+        SELECT alert_type, occurred_at, course_id, session_id, therapist_id, detail
+        FROM alerts WHERE client_id = $id
+        ORDER BY occurred_at DESC NULLS LAST, alert_type
+        LIMIT 20
+        """,
+    ),
+    "last_session": (
+        "one",
+        """
+        SELECT session_id, course_id, session_number, session_date, therapist_id,
+               discomfort_reported, spine_pressure, notes
+        FROM sessions WHERE client_id = $id AND status = 'completed'
+        ORDER BY started_at DESC, session_id DESC
+        LIMIT 1
+        """,
+    ),
+}
+
+
+def _client_detail(con: duckdb.DuckDBPyConnection, client_id: str) -> ClientDetail | None:
+    got = read_parallel(con, _CLIENT_QUERIES, {"id": client_id})
+    client = got["client"]
+    if client is None:
+        return None
+    courses, sessions, progress = got["courses"], got["sessions"], got["progress"]
+    alerts, last_session = got["alerts"], got["last_session"]
+    current = courses.iloc[0].to_dict() if len(courses) else None
+    mcid = dict(get_settings().mcid)
+    if len(progress):
+        labels = pd.DataFrame(
+            [_labels(row, mcid[row["metric"]]) for _, row in progress.iterrows()],
+            index=progress.index,
+        )
+        progress = pd.concat([progress, labels], axis=1)
+    alerts["at_last_session"] = alerts["session_id"].eq(
+        last_session["session_id"] if last_session else None
+    )
+    client["contraindications"] = list(client.get("contraindications") or [])
+    return ClientDetail(client, courses, current, sessions, progress, alerts, last_session, mcid)
+
+
+def client_detail(client_id: str, db: Path | None = None) -> ClientDetail | None:
+    """Everything the client page shows, read on one connection; None for an unknown id."""
+    return resolve(db).read(lambda con: _client_detail(con, client_id))
