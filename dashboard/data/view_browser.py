@@ -7,11 +7,10 @@ from pathlib import Path
 import pandas as pd
 
 from dashboard.data.warehouse import Warehouse, frame, resolve
+from pipelines.warehouse.catalog import SPEC_VIEWS
 
-ANALYST_VIEWS: tuple[str, ...] = (
-    "clients", "therapists", "sessions", "scores", "courses", "course_progress",
-    "cohort_outcomes", "alerts", "quarantine", "load_log",
-)  # fmt: skip
+ANALYST_VIEWS: tuple[str, ...] = SPEC_VIEWS
+"""The analysts' views, in the order of docs/sql.md (pipelines/warehouse/catalog.py)."""
 
 _COLUMNS = """
 SELECT table_name AS view, column_name AS "column", data_type AS type, comment
@@ -26,7 +25,7 @@ def _columns(warehouse: Warehouse) -> pd.DataFrame:
 
 
 def view_columns(db: Path | None = None) -> pd.DataFrame:
-    """Columns of the analyst views (§6), with their documented meaning."""
+    """Columns of the analyst views (§6, §7), with their documented meaning."""
     return _columns(resolve(db))
 
 
