@@ -92,6 +92,16 @@ class Settings:
     rci_threshold: float = 1.96
     """rci at or above this is a reliable improvement."""
 
+    # --- the expected course (spec §7.5) ------------------------------------------------
+    expected_min_references: int = 20
+    """The expected band needs this many completed reference courses at session k: from the
+    course's cohort, else from every cohort, else there is no band."""
+    expected_baseline_window: float = 1.0
+    """A reference's baseline lies within this many points of the course's baseline."""
+    off_track_from_session: int = 4
+    """A course in progress can be off track (below the band's 10th percentile) from this
+    session on: earlier changes are too small to tell."""
+
     # --- protocol (spec §5) ----------------------------------------------------------
     warmup_min_low: float = 5
     warmup_min_high: float = 10

@@ -129,6 +129,12 @@ COLUMNS: dict[str, list[Col]] = {
         *_plain("metric", "courses", "observed_mean", "expected_mean", "difference",
                 "adjusted_mean", "ci95_low", "ci95_high", "z", "funnel_band"),
     ],
+    "course_expectations": [
+        COURSE, CLIENT,
+        *_plain("metric", "session_number", "value", "change", "reference_courses",
+                "reference_scope", "expected_p10", "expected_p25", "expected_median",
+                "expected_p75", "off_track"),
+    ],
 }  # fmt: skip
 ANALYST_TABLES: tuple[str, ...] = tuple(COLUMNS)
 

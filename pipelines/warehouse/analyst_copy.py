@@ -43,7 +43,7 @@ COPY_ALIAS = "analyst_copy"
 """Name the copy is attached under while it is written."""
 WHOLE_TABLES = (
     "therapists", "cohort_outcomes", "quarantine", "load_log", "cohort_outcomes_adjusted",
-    "therapist_outcomes",
+    "therapist_outcomes", "course_expectations",
 )  # fmt: skip
 """Small tables, rewritten whole at every load."""
 
@@ -62,10 +62,12 @@ _BY_COURSE = (
     f"{_BY_CLIENT[0]} OR course_id IN ({_COURSES})",
     f"{_BY_CLIENT[1]} OR {_in_copy('course', _COURSES)}",
 )
+_OFF_TRACK = "alert_type = 'off_track'"
 ROWS_TO_PATCH: dict[str, tuple[str, str]] = {
     "clients": _BY_CLIENT,
     "sessions": _BY_CLIENT,
-    "alerts": _BY_CLIENT,
+    # off_track alerts move with every completed course (the expected course): all of them
+    "alerts": (f"{_BY_CLIENT[0]} OR {_OFF_TRACK}", f"{_BY_CLIENT[1]} OR {_OFF_TRACK}"),
     # a score by its session: its own client_id may be a client the session has left, but
     # whatever changes a score row (the score, its session) touches the session's client
     "scores": (f"session_id IN ({_CLIENT_SESSIONS})", _in_copy("session", _CLIENT_SESSIONS)),

@@ -25,6 +25,7 @@ SPEC_VIEWS: tuple[str, ...] = (
     "load_log",
     "cohort_outcomes_adjusted",
     "therapist_outcomes",
+    "course_expectations",
 )
 """The analysts' views: those of spec §6 in its order, then those of §7 (also the order of
 docs/sql.md)."""

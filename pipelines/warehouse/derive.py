@@ -30,12 +30,16 @@ MARTS: tuple[str, ...] = (
     "mart_courses",
     "int_course_lead_therapist",
     "int_course_progress",
+    "int_course_changes",
     "mart_baseline_spread",
     "mart_course_progress",
     "mart_cohort_outcomes",
     "int_case_mix_courses",
     "mart_cohort_outcomes_adjusted",
     "mart_therapist_outcomes",
+    "mart_expected_changes",
+    "mart_course_expectations",
+    "mart_off_track_alerts",
     "mart_alerts",
     "mart_therapist_activity",
     "mart_therapist_alerts",
@@ -116,6 +120,11 @@ def sql_parameters(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[s
         "dropout_days": _int(settings, "dropout_days", 0),
         "elderly_age": _int(settings, "elderly_age", 0),
         "rci_threshold": _float(settings.rci_threshold, "rci_threshold"),
+        "expected_min_references": _int(settings, "expected_min_references", 1),
+        "expected_baseline_window": _float(
+            settings.expected_baseline_window, "expected_baseline_window", 0
+        ),
+        "off_track_from_session": _int(settings, "off_track_from_session", 1),
     }
     for name in ("warmup_min_low", "warmup_min_high", "duration_min_low", "duration_min_high"):
         params[name] = _float(getattr(settings, name), name, 0)

@@ -20,10 +20,12 @@ from pipelines.warehouse.incremental import refresh_derived
 
 SMALL = dataclasses.replace(
     Settings(), gap_days=10, course_min_sessions=3, course_max_sessions=4, dropout_days=12,
-    full_rebuild_share=float("inf"),
+    full_rebuild_share=float("inf"), expected_min_references=1, expected_baseline_window=10.0,
+    off_track_from_session=2,
 )  # fmt: skip
-"""Small courses and gaps, so that a handful of sessions reaches every rule; never a full
-rebuild for wear (a few rows are always a large share)."""
+"""Small courses and gaps, so that a handful of sessions reaches every rule (an expected
+band from one reference, off track at session 2); never a full rebuild for wear (a few rows
+are always a large share)."""
 START = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC)
 CLIENTS = ("A", "A-1", "B", "C")  # client A's first inferred course is "A-1"
 COURSES = (None, None, None, "A-1", "K1", "B-2")
@@ -123,3 +125,34 @@ def first_load(con, clients: str, sessions: list[dict]) -> None:
         "sessions": sessions,
     }
     assert load_and_refresh(con, first, 1)[0].mode == "full"
+
+
+def _course_rows(client_id: str, first_day: int, pains: list[float]) -> dict:
+    """Sessions a day apart from `first_day`, each with its pre pain."""
+    ids = [f"{client_id}{first_day + k}" for k in range(len(pains))]
+    return {
+        "sessions": [session_row(s, client_id, first_day + k) for k, s in enumerate(ids)],
+        "scores": [
+            {"session_id": s, "timing": "pre", "pain": p} for s, p in zip(ids, pains, strict=True)
+        ],
+    }
+
+
+def expected_course_loads() -> list[dict]:
+    """Two loads under SMALL in which an off_track alert goes away though its client sends
+    nothing: load 1 gives A a completed course (change 2 at session 2) and B one in progress
+    (change 0 at session 2: below the band's p10 of 2, off track); load 2 gives C a completed
+    course with change −1 at session 2, which moves p10 to −0.7, below B's 0."""
+    a, b, c = (
+        _course_rows("A", 0, [6, 4, 2]),
+        _course_rows("B", 10, [6, 6]),
+        _course_rows("C", 12, [5, 6, 6]),
+    )
+    clients = [{"client_id": x, "height_cm": 180.0, "weight_kg": 70.0} for x in "ABC"]
+    first = {
+        "clients": clients[:2],
+        "therapists": [{"therapist_id": "T1", "qualification": "Q1"}],
+        "sessions": a["sessions"] + b["sessions"],
+        "scores": a["scores"] + b["scores"],
+    }
+    return [first, {"clients": clients[2:], **c}]

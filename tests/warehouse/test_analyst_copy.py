@@ -10,7 +10,13 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from histories import first_load, load_and_refresh, loads_strategy, session_row
+from histories import (
+    expected_course_loads,
+    first_load,
+    load_and_refresh,
+    loads_strategy,
+    session_row,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -183,3 +189,17 @@ def test_every_course_of_the_copy_carries_the_new_as_of(warehouse, tmp_path):
     ]
     copy.close()
     assert _differences_from_a_fresh_copy(warehouse, published) == dict.fromkeys(ANALYST_TABLES, 0)
+
+
+def test_an_off_track_alert_of_a_client_the_load_left_alone_is_patched(warehouse, tmp_path):
+    published = tmp_path / "warehouse.analyst.duckdb"
+    first, second = expected_course_loads()
+    load_and_refresh(warehouse, first, 1)
+    assert _write_copy(warehouse, published, "full") == "full"
+    refresh, _ = load_and_refresh(warehouse, second, 2)  # C only: B's alert goes away
+    assert _write_copy(warehouse, published, refresh.mode) == "patched"
+    assert _differences_from_a_fresh_copy(warehouse, published) == dict.fromkeys(ANALYST_TABLES, 0)
+    with duckdb.connect(str(published), read_only=True) as copy:
+        assert copy.execute(
+            "SELECT count(*) FROM alerts WHERE alert_type = 'off_track'"
+        ).fetchone() == (0,)

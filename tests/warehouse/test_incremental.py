@@ -21,6 +21,7 @@ import duckdb
 import pytest
 from histories import (
     SMALL,
+    expected_course_loads,
     first_load,
     load_and_refresh,
     loads_strategy,
@@ -89,6 +90,17 @@ def test_incremental_refresh_equals_a_full_rebuild(tmp_path_factory, loads):
             assert con.execute("SELECT count(*) FROM meta_changed_keys").fetchone() == (0,)
     finally:
         con.close()
+
+
+def test_an_off_track_alert_follows_the_references_of_other_clients(warehouse):
+    first, second = expected_course_loads()
+    load_and_refresh(warehouse, first, 1)
+    off_track = "SELECT course_id FROM mart_off_track_alerts"
+    assert warehouse.execute(off_track).fetchall() == [("B-1",)]
+    refresh, s = load_and_refresh(warehouse, second, 2)
+    assert refresh.mode == "incremental"
+    assert warehouse.execute(off_track).fetchall() == []
+    assert _differences_from_a_full_rebuild(warehouse, s) == dict.fromkeys(MARTS, 0)
 
 
 def _course_rows(con) -> list[tuple]:

@@ -28,7 +28,8 @@ def test_every_checked_in_suite_is_an_entity_s_or_a_contract_s():
     assert set(suite_expectations()) == {"mart_courses", "mart_course_progress",
                                          "mart_cohort_outcomes", "int_course_lead_therapist",
                                          "mart_cohort_outcomes_adjusted",
-                                         "mart_therapist_outcomes"}  # fmt: skip
+                                         "mart_therapist_outcomes", "mart_course_expectations",
+                                         "mart_off_track_alerts"}  # fmt: skip
 
 
 def test_a_changed_expectation_changes_the_suite_and_keeps_the_other_ids():

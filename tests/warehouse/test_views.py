@@ -40,6 +40,9 @@ SPEC_COLUMNS: dict[str, list[str]] = {
     "model_r_squared model_residual_sd",
     "therapist_outcomes": "therapist_id metric courses observed_mean expected_mean difference "
     "adjusted_mean ci95_low ci95_high z funnel_band",
+    "course_expectations": "course_id client_id metric session_number value change "
+    "reference_courses reference_scope expected_p10 expected_p25 expected_median expected_p75 "
+    "off_track",
 }
 SPEC_COLUMNS = {k: v.split() for k, v in SPEC_COLUMNS.items()}  # type: ignore[misc]
 
