@@ -33,6 +33,41 @@ def _banner(detail: data.ClientDetail) -> html.Div | None:
     )
 
 
+def off_track_since(expected: pd.DataFrame) -> dict[str, int]:
+    """metric -> the session since which the course has been off track, for each metric
+    whose latest row is off track (spec §7.5; the start of the trailing off-track run)."""
+    since: dict[str, int] = {}
+    for metric in METRICS:
+        rows = expected[expected["metric"] == metric].sort_values("session_number")
+        flags = list(rows["off_track"])
+        if not flags or not flags[-1]:
+            continue
+        start = len(flags) - 1
+        while start > 0 and flags[start - 1]:
+            start -= 1
+        since[metric] = int(rows["session_number"].iloc[start])
+    return since
+
+
+def _off_track(detail: data.ClientDetail) -> html.Div | None:
+    if detail.expected.empty:
+        return None
+    since = off_track_since(detail.expected)
+    if not since:
+        return None
+    first = min(since.values())
+    metrics = ", ".join(f"{m.replace('_', ' ')} since session {k}" for m, k in since.items())
+    return html.Div(
+        [
+            html.Strong(f"Not on track since session {first}"),
+            f": {metrics}, below what 9 in 10 similar completed courses showed by then.",
+        ],
+        id=ids.CLIENT_OFF_TRACK,
+        className="badge danger",
+        role="alert",
+    )
+
+
 def _safety(detail: data.ClientDetail) -> html.Div:
     codes = list(detail.client["contraindications"])
     current = detail.current_course or {}
@@ -67,7 +102,12 @@ def _safety(detail: data.ClientDetail) -> html.Div:
             className="simple",
         )  # fmt: skip
     return html.Div(
-        [contra, html.H3("Recent alerts (highlighted: at the last session)"), alerts],
+        [
+            _off_track(detail),
+            contra,
+            html.H3("Recent alerts (highlighted: at the last session)"),
+            alerts,
+        ],
         id=ids.CLIENT_ALERTS,
         className="safety",
     )
@@ -115,7 +155,10 @@ def _trends(detail: data.ClientDetail) -> html.Div:
         row = detail.progress[detail.progress["metric"] == metric]
         baseline = row["baseline"].iloc[0] if len(row) else None
         mcid = detail.mcid.get(metric, 2.0)
-        figure = figures.client_trend(detail.sessions, metric, baseline, mcid)
+        expected = (
+            detail.expected[detail.expected["metric"] == metric] if len(detail.expected) else None
+        )
+        figure = figures.client_trend(detail.sessions, metric, baseline, mcid, expected)
         graphs.append(dcc.Graph(id=ids.client_trend(metric), figure=figure,
                                 config={"displaylogo": False}, className="trend"))  # fmt: skip
     return html.Div(graphs, id=ids.CLIENT_TREND, className="trends")
@@ -133,12 +176,31 @@ def _notes(detail: data.ClientDetail) -> html.Div:
 
 
 def _earlier(detail: data.ClientDetail) -> html.Div:
-    earlier = detail.courses.iloc[1:]
-    if earlier.empty:
+    """One line per completed earlier course: dates, sessions, improvement per metric."""
+    if detail.earlier.empty:
         return html.Div()
-    shown = earlier[["course_id", "status", "sessions_completed", "first_session_date",
-                     "last_session_date"]].astype(str)  # fmt: skip
-    return html.Div([html.H3("Earlier courses"), table(shown)], id=ids.CLIENT_COURSES)
+    lines = []
+    for course in detail.earlier.itertuples():
+        changes = ", ".join(
+            f"{metric.replace('_', ' ')} {fmt_signed(getattr(course, metric))}"
+            for metric in METRICS
+        )
+        lines.append(html.Li(
+            f"{course.course_id}: {str(course.first_session_date)[:10]} → "
+            f"{str(course.last_session_date)[:10]} · {course.sessions_completed} sessions · "
+            f"improvement {changes}"
+        ))  # fmt: skip
+    return html.Div(
+        [html.H3("Earlier completed courses"), html.Ul(lines, className="course-lines")],
+        id=ids.CLIENT_COURSES,
+    )
+
+
+def fmt_signed(value: object) -> str:
+    """+1.5 / −2 / — (no improvement computed)."""
+    if value is None or pd.isna(value):
+        return "—"
+    return f"{value:+g}".replace("-", "−")
 
 
 def render(client_id: str | None, db: Path | None = None) -> list:

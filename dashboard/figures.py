@@ -156,19 +156,63 @@ def distribution(courses: pd.DataFrame, metric: str, mcid: float | None = None) 
     return fig
 
 
+ORIENTATION = {"pain": -1, "muscle_tone": -1, "mobility": 1}
+"""+1 when a higher score is better (spec §4): a change from baseline c is the score
+baseline + orientation × c."""
+EXPECTED_COLOUR = "#8250df"
+
+
+def expected_traces(expected: pd.DataFrame, metric: str, baseline: float) -> list[dict]:
+    """The expected course (spec §7.5) as scores: the p25–p75 range shaded, the median
+    dashed, p10 (below it: off track) as a line. Plain trace dicts (see client_trend)."""
+    band = expected.dropna(subset=["expected_p10"])
+    if band.empty:
+        return []
+    x = list(band["session_number"])
+
+    def score(column: str) -> list[float]:
+        return list(baseline + ORIENTATION[metric] * band[column])
+
+    line = {"color": EXPECTED_COLOUR, "width": 1}
+    return [
+        {"type": "scatter", "x": x, "y": score("expected_p25"), "mode": "lines",
+         "line": {**line, "width": 0}, "hoverinfo": "skip", "showlegend": False,
+         "legendgroup": "expected"},
+        {"type": "scatter", "x": x, "y": score("expected_p75"), "mode": "lines",
+         "line": {**line, "width": 0}, "fill": "tonexty",
+         "fillcolor": "rgba(130,80,223,0.15)", "name": "expected (middle half)",
+         "legendgroup": "expected", "hoverinfo": "skip"},
+        {"type": "scatter", "x": x, "y": score("expected_median"), "mode": "lines",
+         "line": {**line, "dash": "dash"}, "name": "expected median",
+         "legendgroup": "expected"},
+        {"type": "scatter", "x": x, "y": score("expected_p10"), "mode": "lines",
+         "line": {**line, "dash": "dot", "width": 1.5}, "name": "off-track line (p10)",
+         "legendgroup": "expected"},
+    ]  # fmt: skip
+
+
 def client_trend(
-    sessions: pd.DataFrame, metric: str, baseline: float | None, mcid: float
+    sessions: pd.DataFrame,
+    metric: str,
+    baseline: float | None,
+    mcid: float,
+    expected: pd.DataFrame | None = None,
 ) -> go.Figure:
     """One client's pre (line) and post (dots) scores per session of the course, with the
     baseline and the band within one MCID of it (changes inside it are not clinically
-    important). Shapes are given as plain dicts rather than through add_hline/add_hrect,
-    which are slow (docs/performance.md) for a figure drawn three times per client page."""
+    important), and for a course in progress its expected course (`expected`: the
+    course_expectations rows of this metric). Shapes are given as plain dicts rather than
+    through add_hline/add_hrect, which are slow (docs/performance.md) for a figure drawn
+    three times per client page."""
     pre, post = sessions.get(f"pre_{metric}"), sessions.get(f"post_{metric}")
     if pre is None or (pre.isna().all() and (post is None or post.isna().all())):
         return empty_figure(f"No {metric.replace('_', ' ')} scores in this course yet")
     shapes: list[dict] = []
     notes: list[dict] = []
-    if baseline is not None and not (isinstance(baseline, float) and math.isnan(baseline)):
+    has_baseline = baseline is not None and not (
+        isinstance(baseline, float) and math.isnan(baseline)
+    )
+    if has_baseline:
         low, high = max(0.0, baseline - mcid), min(10.0, baseline + mcid)
         paper_x = {"xref": "paper", "x0": 0, "x1": 1, "yref": "y"}
         shapes = [
@@ -183,10 +227,13 @@ def client_trend(
             {"xref": "paper", "x": 1, "y": baseline, "yref": "y", "showarrow": False,
              "xanchor": "right", "yanchor": "top", "text": f"baseline {baseline:g}"},
         ]  # fmt: skip
-    traces = [
+    traces: list = []
+    if expected is not None and has_baseline:
+        traces += expected_traces(expected, metric, float(baseline))
+    traces.append(
         go.Scatter(x=sessions["session_number"], y=pre, mode="lines+markers",
                    name="before session", line={"color": "#1f77b4"}, connectgaps=True)
-    ]  # fmt: skip
+    )  # fmt: skip
     if post is not None and post.notna().any():
         traces.append(
             go.Scatter(x=sessions["session_number"], y=post, mode="markers", name="after session",
@@ -204,7 +251,9 @@ def client_trend(
             **_LAYOUT,
             "template": _resolved_template(),
             "title": {"text": METRIC_LABELS.get(metric, metric)},
-            "height": 320,
+            # the expected course's three legend entries take a second legend row
+            "height": 380 if len(traces) > 2 else 320,
+            "legend": {"orientation": "h", "y": -0.3 if len(traces) > 2 else -0.2},
             "xaxis": {"title": {"text": "session"}, "dtick": 1},
             "yaxis": {"title": {"text": "score"}, "range": [0, 10.2]},
             "shapes": shapes,

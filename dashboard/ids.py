@@ -22,6 +22,9 @@ COHORT_THERAPIST = "cohort-therapist"
 COHORT_TRAJECTORY = "cohort-trajectory"
 COHORT_DISTRIBUTION = "cohort-distribution"
 COHORT_RATES = "cohort-rates"
+COHORT_FAIR_TABLE = "cohort-fair-table"  # completers beside intention to treat and adjusted
+COHORT_FOREST = "cohort-forest"
+COHORT_FAIR_SENTENCES = "cohort-fair-sentences"
 
 # --- client --------------------------------------------------------------------------------
 CLIENT_SEARCH = "client-search"
@@ -31,10 +34,12 @@ CLIENT_ALERTS = "client-alerts"
 CLIENT_TREND = "client-trend"  # one graph per metric: f"{CLIENT_TREND}-{metric}"
 CLIENT_PROGRESS = "client-progress"
 CLIENT_COURSES = "client-courses"
+CLIENT_OFF_TRACK = "client-off-track"
 
 # --- therapists ----------------------------------------------------------------------------
 THERAPIST_METRIC = "therapist-metric"
 THERAPIST_GRID = "therapist-grid"
+THERAPIST_FUNNEL = "therapist-funnel"
 
 # --- quality -------------------------------------------------------------------------------
 QUALITY_RUNS = "quality-runs"

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from dashboard import ids
 from pipelines.local_process import free_port, serving
 from pipelines.settings import PROJECT_ROOT
 
@@ -27,10 +28,15 @@ CHROMIUM_ARGS = [
 VIEWPORT = {"width": 1280, "height": 900}
 
 
+SCROLL_TO = {"cohorts-fair": ids.COHORT_FOREST}
+"""Screenshots of a part below the fold: the id scrolled into view first (dashboard.ids)."""
+
+
 def pages(client_id: str = "C001") -> list[tuple[str, str]]:
     return [
         ("overview", "/"),
         ("cohorts", "/cohorts"),
+        ("cohorts-fair", "/cohorts"),
         ("client", f"/client?client_id={client_id}"),
         ("therapists", "/therapists"),
         ("quality", "/quality"),
@@ -130,6 +136,8 @@ def _shoot(browser, url: str, user: str, password: str, out: Path, client_id: st
                 page.click("#sql-run")
                 page.wait_for_selector("#sql-grid .ag-row", timeout=30_000)
                 wait_for_dash(page)
+            if name in SCROLL_TO:
+                page.locator(f"#{SCROLL_TO[name]}").scroll_into_view_if_needed()
             page.wait_for_timeout(600)  # let plotly finish its transitions
             target = out / f"{name}.png"
             page.screenshot(path=str(target), full_page=False)

@@ -5,6 +5,7 @@
   retries) and how the running app's is found;
 - `stats`: the intervals shown with the figures;
 - one module per page: `overview_kpis`, `cohorts`, `client`, `therapists`, `quality`,
+  `fair` (the fair comparisons of spec §7 on the cohorts and therapists pages),
   `view_browser` (the SQL console's list of views and columns), and `security` (reads that
   decide what a role may see).
 
@@ -22,6 +23,7 @@ from dashboard.data.cohorts import (
     filter_options,
     improvement_distribution,
 )
+from dashboard.data.fair import cohort_fairness, therapist_funnel
 from dashboard.data.overview_kpis import SAFETY_ALERTS, overview
 from dashboard.data.quality import gx_results, load_log, quarantine, runs
 from dashboard.data.security import own_client, search_own_clients, therapist_pseudonyms
@@ -33,8 +35,8 @@ from dashboard.data.warehouse import Warehouse, WarehouseUnavailable, attach, cu
 __all__ = [
     "ANALYST_VIEWS", "SAFETY_ALERTS", "SMALL_N", "ClientDetail", "CourseFilter", "Warehouse",
     "WarehouseUnavailable", "analyst_copy_columns", "attach", "client_detail", "cohort_page",
-    "cohort_rates", "cohort_trajectories", "current", "filter_options", "gx_results",
+    "cohort_fairness", "cohort_rates", "cohort_trajectories", "current", "filter_options", "gx_results",
     "improvement_distribution", "load_log", "mean_ci", "mean_ci_by", "own_client", "overview",
     "qualification_status", "quarantine", "runs", "search_clients", "search_own_clients", "t975",
-    "therapist_pseudonyms", "therapists_table", "view_columns", "wilson_ci",
+    "therapist_funnel", "therapist_pseudonyms", "therapists_table", "view_columns", "wilson_ci",
 ]  # fmt: skip

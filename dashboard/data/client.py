@@ -40,6 +40,10 @@ class ClientDetail:
     alerts: pd.DataFrame  # most recent alerts of the client
     last_session: dict[str, Any] | None  # the client's latest completed session
     mcid: dict[str, float] = field(default_factory=dict)
+    # the current course's expected course (course_expectations, spec §7.5): empty unless
+    # it is in progress
+    expected: pd.DataFrame = field(default_factory=pd.DataFrame)
+    earlier: pd.DataFrame = field(default_factory=pd.DataFrame)  # completed earlier courses
 
     @property
     def discomfort_at_last_session(self) -> bool:
@@ -123,6 +127,28 @@ _CLIENT_QUERIES: dict[str, tuple[str, str]] = {
         LIMIT 20
         """,
     ),
+    "expected": (
+        "frame",
+        f"""
+        SELECT metric, session_number, change, reference_scope, expected_p10, expected_p25,
+               expected_median, expected_p75, off_track
+        FROM course_expectations WHERE course_id = {_CURRENT_COURSE}
+        ORDER BY metric, session_number
+        """,
+    ),
+    "earlier": (
+        "frame",
+        f"""
+        SELECT c.course_id, c.first_session_date, c.last_session_date, c.sessions_completed,
+               {", ".join(f"max(p.improvement) FILTER (WHERE p.metric = '{m}') AS {m}"
+                          for m in METRICS)}
+        FROM courses AS c
+        LEFT JOIN course_progress AS p ON p.course_id = c.course_id
+        WHERE c.client_id = $id AND c.status = 'completed' AND c.course_id <> {_CURRENT_COURSE}
+        GROUP BY ALL
+        ORDER BY c.first_session_date DESC, c.course_id DESC
+        """,
+    ),
     "last_session": (
         "one",
         """
@@ -143,6 +169,7 @@ def _client_detail(con: duckdb.DuckDBPyConnection, client_id: str) -> ClientDeta
         return None
     courses, sessions, progress = got["courses"], got["sessions"], got["progress"]
     alerts, last_session = got["alerts"], got["last_session"]
+    expected, earlier = got["expected"], got["earlier"]
     current = courses.iloc[0].to_dict() if len(courses) else None
     mcid = dict(get_settings().mcid)
     if len(progress):
@@ -155,7 +182,10 @@ def _client_detail(con: duckdb.DuckDBPyConnection, client_id: str) -> ClientDeta
         last_session["session_id"] if last_session else None
     )
     client["contraindications"] = list(client.get("contraindications") or [])
-    return ClientDetail(client, courses, current, sessions, progress, alerts, last_session, mcid)
+    return ClientDetail(
+        client, courses, current, sessions, progress, alerts, last_session, mcid, expected,
+        earlier,
+    )  # fmt: skip
 
 
 def client_detail(client_id: str, db: Path | None = None) -> ClientDetail | None:

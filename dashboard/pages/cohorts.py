@@ -9,7 +9,7 @@ import dash
 import pandas as pd
 from dash import Input, Output, callback, dcc, html
 
-from dashboard import auth, data, figures, ids
+from dashboard import auth, data, fair_figures, figures, ids
 from dashboard.components import Metric, fmt_ci, fmt_num, fmt_pct, guarded, metric_dropdown, table
 from pipelines.settings import get_settings
 
@@ -75,6 +75,22 @@ def layout(**_query: str) -> html.Div:
                     html.Div(id=ids.COHORT_RATES),
                 ]
             ),
+            html.H2("A fair comparison"),
+            html.P(
+                "Every course of the clinic (the date and therapist filters do not apply): "
+                "completers beside intention to treat (every ended course; no later score "
+                "counts as no change), and the mean improvement adjusted for case mix "
+                f"({fair_figures.ADJUSTED_FOR}), so that cohorts starting from different "
+                "places compare fairly.",
+                className="muted",
+            ),
+            dcc.Loading(
+                [
+                    html.Div(id=ids.COHORT_FAIR_TABLE),
+                    dcc.Graph(id=ids.COHORT_FOREST, config={"displaylogo": False}),
+                    html.Div(id=ids.COHORT_FAIR_SENTENCES, className="sentences"),
+                ]
+            ),
         ]
     )
 
@@ -115,6 +131,52 @@ def _rates_table(rates: pd.DataFrame) -> html.Div:
          html.P("Groups with n < 10 are marked small n: read their figures with care.",
                 className="muted")]
     )  # fmt: skip
+
+
+def _fair_table(cohorts: pd.DataFrame) -> html.Div:
+    if cohorts.empty:
+        return html.P("No courses yet.")
+    rows = cohorts.itertuples()
+    shown = pd.DataFrame(
+        [
+            {
+                "cohort": r.cohort,
+                "completers n": r.courses_completed,
+                "completers mean (95% CI)": f"{fmt_num(r.mean_improvement)} "
+                f"({fmt_ci(r.ci95_low, r.ci95_high)})",
+                "completers responders": fmt_pct(r.responder_rate),
+                "ITT n": r.itt_courses,
+                "ITT mean": fmt_num(r.itt_mean_improvement),
+                "ITT responders": fmt_pct(r.itt_responder_rate),
+                "no outcome": fmt_pct(r.missing_outcome_rate),
+                "adjusted mean (95% CI)": f"{fmt_num(r.adjusted_mean_improvement)} "
+                f"({fmt_ci(r.adjusted_ci95_low, r.adjusted_ci95_high)})",
+            }
+            for r in rows
+        ]
+    )
+    return html.Div(table(shown))
+
+
+@callback(
+    Output(ids.COHORT_FAIR_TABLE, "children"),
+    Output(ids.COHORT_FOREST, "figure"),
+    Output(ids.COHORT_FAIR_SENTENCES, "children"),
+    Input(ids.COHORT_METRIC, "value"),
+)
+@auth.callback_roles(*ROLES)
+def update_fair(metric: Metric):
+    metric = metric or "pain"
+    try:
+        cohorts = data.cohort_fairness(metric)
+    except data.WarehouseUnavailable as exc:
+        return html.P(str(exc)), figures.empty_figure(str(exc)), ""
+    sentences = fair_figures.adjusted_sentences(cohorts, metric)
+    return (
+        _fair_table(cohorts),
+        fair_figures.forest_plot(cohorts, metric),
+        [html.P(sentence) for sentence in sentences],
+    )
 
 
 @callback(

@@ -77,3 +77,23 @@ def owner_storage_state(browser, browser_context_args, dashboard_url) -> dict:
 def context(new_context, owner_storage_state):
     """pytest-playwright's context, signed in as the owner."""
     return new_context(storage_state=owner_storage_state)
+
+
+@pytest.fixture(scope="session")
+def fair_warehouse(tmp_path_factory, module_cli, prefect_api, security_env) -> Path:
+    """A generated clinic (500 clients, both deliveries) large enough for every §7 figure:
+    case-mix models, a therapist funnel, expected bands and off-track courses."""
+    from pipelines.generate import generate_export
+
+    root = tmp_path_factory.mktemp("fair")
+    generate_export(root / "export", n_clients=500, seed=3)
+    db = root / "warehouse.duckdb"
+    for delivery in ("delivery-1", "delivery-2"):
+        module_cli("ingest", str(root / "export" / delivery), "--db", str(db), api_url=prefect_api)
+    return db
+
+
+@pytest.fixture(scope="session")
+def fair_dashboard_url(fair_warehouse) -> Iterator[str]:
+    with running_app(fair_warehouse) as url:
+        yield url
