@@ -57,7 +57,6 @@ CLIENT_MARTS: tuple[str, ...] = ("mart_clients", "mart_sessions")
 after the courses: it reads mart_courses)."""
 COURSE_MARTS: tuple[str, ...] = (
     "mart_course_sessions", "mart_courses", "int_course_lead_therapist", "int_course_progress",
-    "int_course_changes",
 )  # fmt: skip
 """Marts with rows keyed by course_id, recomputed for the affected courses."""
 ALERT_MART = "mart_alerts"

@@ -62,11 +62,12 @@ _sessions = st.fixed_dictionaries(
         "discomfort_reported": st.booleans(),
     }
 )
-_score_value = st.one_of(st.none(), st.integers(0, 10).map(float))
+_points = st.integers(0, 10).map(float)
+_score_value = st.one_of(st.none(), _points, _points)  # two in three given
 _scores = st.fixed_dictionaries(
     {
         "session_id": st.sampled_from([f"S{i}" for i in range(16)]),
-        "timing": st.sampled_from(["pre", "post"]),
+        "timing": st.sampled_from(["pre", "pre", "post"]),  # pre values make expected courses
         "pain": _score_value,
         "muscle_tone": _score_value,
         "mobility": _score_value,
@@ -77,7 +78,7 @@ loads_strategy = st.fixed_dictionaries(
         "clients": st.lists(_clients, max_size=3),
         "therapists": st.lists(_therapists, max_size=2),
         "sessions": st.lists(_sessions, max_size=8),
-        "scores": st.lists(_scores, max_size=8),
+        "scores": st.lists(_scores, max_size=12),
         "as_of": st.sampled_from([None, None, dt.date(2026, 1, 25), dt.date(2026, 3, 10)]),
     }
 )

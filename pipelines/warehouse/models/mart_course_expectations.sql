@@ -8,8 +8,7 @@
 -- floor(h) and ceil(h), interpolated. Rebuilt at every load: the references move with
 -- every completed course.
 with current_rows as (
-    select course_id, client_id, cohort, metric, session_number, session_id, value, baseline,
-        change
+    select course_id, client_id, cohort, metric, session_number, value, baseline, change
     from int_course_changes
     where status = 'in_progress'
 ),
@@ -123,7 +122,6 @@ final as (
         r.client_id,
         r.metric,
         r.session_number,
-        r.session_id,
         r.value,
         r.change,
         b.reference_courses::integer as reference_courses,
