@@ -1,9 +1,11 @@
 """A/B of the loads between two checkouts of the product, on this machine, in one run:
 
-    .venv/bin/python -m benchmarks.ab --baseline ../before [--pairs 3] [--clients N]
+    .venv/bin/python -m benchmarks.ab --baseline ../before [--candidate ../after]
+        [--pairs 3] [--clients N]
 
 Runs `python -m pipelines.cli ingest` of the benchmark export's full load, then of its
-incremental day, alternately in the baseline checkout (A) and in this one (B), against one
+incremental day, alternately in the baseline checkout (A) and in the candidate (B; default
+this one), against one
 local Prefect server, and prints each wall time (start-up included: what a user waits for)
 and the ratio of the medians B / A. Alternating pairs share the machine's drift (other
 load, cache, thermal) evenly. Both checkouts run on this interpreter, each importing its own
@@ -38,7 +40,9 @@ def _ingest(checkout: Path, delivery: Path, db: Path, env: dict, log: Path) -> f
     return elapsed
 
 
-def run_pairs(baseline: Path, pairs: int, clients: int, work: Path) -> dict[str, dict]:
+def run_pairs(
+    baseline: Path, candidate: Path, pairs: int, clients: int, work: Path
+) -> dict[str, dict]:
     """{"full load": {"A": [s…], "B": [s…]}, "incremental day": {…}}."""
     from pipelines.prefect_env import LocalPrefectServer
 
@@ -47,7 +51,7 @@ def run_pairs(baseline: Path, pairs: int, clients: int, work: Path) -> dict[str,
         "full load": {"A": [], "B": []},
         "incremental day": {"A": [], "B": []},
     }
-    checkouts = {"A": baseline, "B": PROJECT_ROOT}
+    checkouts = {"A": baseline, "B": candidate}
     with LocalPrefectServer(work / "prefect-home", work / "prefect-server.log") as server:
         env = {**os.environ, "PREFECT_API_URL": server.url}
         for i in range(pairs):
@@ -78,14 +82,19 @@ def report(times: dict[str, dict[str, list[float]]]) -> list[str]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="A/B of the loads between two checkouts.")
     parser.add_argument("--baseline", type=Path, required=True, help="the other checkout (A)")
+    parser.add_argument("--candidate", type=Path, default=PROJECT_ROOT, help="B (default: here)")
     parser.add_argument("--pairs", type=int, default=3)
     parser.add_argument("--clients", type=int, default=CLIENTS_FOR_1M_SESSIONS)
     args = parser.parse_args(argv)
-    if not (args.baseline / "pipelines" / "cli.py").is_file():
-        parser.error(f"{args.baseline} is not a checkout of this product")
+    for checkout in (args.baseline, args.candidate):
+        if not (checkout / "pipelines" / "cli.py").is_file():
+            parser.error(f"{checkout} is not a checkout of this product")
     work = Path(tempfile.mkdtemp(prefix="bench-ab-"))
     try:
-        print("\n".join(report(run_pairs(args.baseline.resolve(), args.pairs, args.clients, work))))
+        times = run_pairs(
+            args.baseline.resolve(), args.candidate.resolve(), args.pairs, args.clients, work
+        )
+        print("\n".join(report(times)))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -4,8 +4,10 @@
 
 For every page's data functions: p50/p95 over N runs, and the ratio to a baseline
 measured in the same run (`SELECT 1` on a fresh read-only connection: the fixed cost of
-opening the file, which every request pays by design). The client page is also timed as
-a whole (`client_view.render`, what its callback runs).
+opening the file, which a short-lived connection pays at every read). The functions read
+the warehouse as the running app does: a shared `Warehouse`, kept open while the file
+stays the same (dashboard/data/warehouse.py). The client page is also timed as a whole
+(`client_view.render`, what its callback runs).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 import duckdb
 
 from dashboard import client_view, data
+from dashboard.data.warehouse import close_kept
 from dashboard.sql_console import run_query
 
 
@@ -50,10 +53,25 @@ def _baseline(db: Path) -> None:
         con.close()
 
 
+def _client_off_track(db: Path) -> str:
+    """A client whose course in progress is off track: the client page's fullest case (the
+    expected course on every chart, the badge); "none" when there is none."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        row = con.execute(
+            "SELECT min(client_id) FROM alerts WHERE alert_type = 'off_track'"
+        ).fetchone()
+    finally:
+        con.close()
+    return row[0] if row and row[0] else "none"
+
+
 def cases(db: Path) -> list[tuple[str, str, Callable[[], Any]]]:
     """(page, name, call) for every data function a page uses."""
+    path, db = db, data.Warehouse(db, shared=True)  # as the app reads it
     some_client = data.search_clients("", limit=1, db=db)
     client_id = some_client["client_id"].iloc[0] if len(some_client) else "none"
+    off_track = _client_off_track(path)
     every = data.CourseFilter()  # every course: no filter
     return [
         ("overview", "overview", lambda: data.overview(db)),
@@ -63,14 +81,18 @@ def cases(db: Path) -> list[tuple[str, str, Callable[[], Any]]]:
         ("client", "search_clients", lambda: data.search_clients(client_id[:2], db=db)),
         ("client", "client_detail", lambda: data.client_detail(client_id, db)),
         ("client", "full callback (render)", lambda: client_view.render(client_id, db)),
+        ("client", "client_detail (off track)", lambda: data.client_detail(off_track, db)),
+        ("client", "full callback (off track)", lambda: client_view.render(off_track, db)),
+        ("cohorts", "cohort_fairness (pain)", lambda: data.cohort_fairness("pain", db)),
         ("therapists", "therapists_table", lambda: data.therapists_table("pain", db)),
+        ("therapists", "therapist_funnel (pain)", lambda: data.therapist_funnel("pain", db)),
         ("quality", "runs", lambda: data.runs(db)),
         ("quality", "load_log", lambda: data.load_log(db)),
         ("quality", "quarantine", lambda: data.quarantine(db=db)),
         ("quality", "gx_results", lambda: data.gx_results(db)),
         ("sql", "view_columns", lambda: data.view_columns(db)),
         ("sql", "run_query (cohort_outcomes)",
-         lambda: run_query(db, "SELECT * FROM cohort_outcomes")),
+         lambda: run_query(path, "SELECT * FROM cohort_outcomes")),
     ]  # fmt: skip
 
 
@@ -83,8 +105,11 @@ def measure(db_path: Path, runs: int = 20) -> list[dict[str, Any]]:
         {"page": "-", "name": "baseline: SELECT 1 on a fresh connection", "runs": runs,
          "p50_ms": 1000 * base_p50, "p95_ms": 1000 * _percentile(base, 0.95), "x_baseline": 1.0}
     ]  # fmt: skip
-    for page, name, fn in cases(db_path):
-        times = _time(fn, runs)
+    try:
+        timed = [(page, name, _time(fn, runs)) for page, name, fn in cases(db_path)]
+    finally:
+        close_kept(db_path)  # the shared database cases() opened, as the app keeps it
+    for page, name, times in timed:
         p50 = statistics.median(times)
         rows.append(
             {

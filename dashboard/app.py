@@ -53,7 +53,8 @@ def shell() -> html.Div:
 
 def create_app(db_path: Path | None = None) -> dash.Dash:
     """Build the app reading `db_path` (default: settings.db). Call once per process."""
-    warehouse = data.Warehouse(Path(db_path) if db_path is not None else get_settings().db_path)
+    path = Path(db_path) if db_path is not None else get_settings().db_path
+    warehouse = data.Warehouse(path, shared=True)  # kept open while the file stays the same
     app = dash.Dash(
         "dashboard",  # not __name__: that is "__main__" under `python -m dashboard.app`
         use_pages=True,

@@ -36,16 +36,20 @@ def _banner(detail: data.ClientDetail) -> html.Div | None:
 def off_track_since(expected: pd.DataFrame) -> dict[str, int]:
     """metric -> the session since which the course has been off track, for each metric
     whose latest row is off track (spec §7.5; the start of the trailing off-track run)."""
+    runs: dict[str, list[tuple[int, bool]]] = {}
+    # plain Python over a few dozen rows: a pandas filter per metric costs ~1 ms each
+    for metric, k, off in zip(expected["metric"], expected["session_number"],
+                              expected["off_track"], strict=True):  # fmt: skip
+        runs.setdefault(metric, []).append((int(k), bool(off)))
     since: dict[str, int] = {}
     for metric in METRICS:
-        rows = expected[expected["metric"] == metric].sort_values("session_number")
-        flags = list(rows["off_track"])
-        if not flags or not flags[-1]:
+        rows = sorted(runs.get(metric, []))
+        if not rows or not rows[-1][1]:
             continue
-        start = len(flags) - 1
-        while start > 0 and flags[start - 1]:
+        start = len(rows) - 1
+        while start > 0 and rows[start - 1][1]:
             start -= 1
-        since[metric] = int(rows["session_number"].iloc[start])
+        since[metric] = rows[start][0]
     return since
 
 

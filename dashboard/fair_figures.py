@@ -13,13 +13,15 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboard.figures import _LAYOUT, COHORT_COLOURS, METRIC_LABELS, empty_figure
+from pipelines.warehouse.case_mix import Z_95, Z_998
 
 COHORT_WORDS = {"athlete": "athletes", "overweight": "overweight clients", "other": "others"}
 METRIC_WORDS = {"pain": "pain", "muscle_tone": "muscle tone", "mobility": "mobility"}
 ADJUSTED_FOR = "baseline, age, sex and contraindications"
 NO_MODEL = "Not enough courses to adjust"
-FUNNEL_LIMITS = {"95 %": 1.959964, "99.8 %": 3.090232}
-"""The funnel's control limits: two-sided normal quantiles of 95 % and 99.8 % (spec §7.4)."""
+FUNNEL_LIMITS = {"95 %": Z_95, "99.8 %": Z_998}
+"""The funnel's control limits, the z the bands are cut at (spec §7.4: 1.96 and 3.09), so a
+point outside a drawn limit is always in the band beyond it."""
 BAND_COLOURS = {
     "high_99.8": "#1a7f37", "high_95": "#6cc47a", "within": "#6e7781",
     "low_95": "#e8912d", "low_99.8": "#cf222e", "small_n": "#c4c8cc",

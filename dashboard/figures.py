@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from functools import cache
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -165,13 +166,14 @@ EXPECTED_COLOUR = "#8250df"
 def expected_traces(expected: pd.DataFrame, metric: str, baseline: float) -> list[dict]:
     """The expected course (spec §7.5) as scores: the p25–p75 range shaded, the median
     dashed, p10 (below it: off track) as a line. Plain trace dicts (see client_trend)."""
-    band = expected.dropna(subset=["expected_p10"])
-    if band.empty:
+    p10 = expected["expected_p10"].to_numpy(dtype=float)
+    banded = ~np.isnan(p10)
+    if not banded.any():
         return []
-    x = list(band["session_number"])
+    x = expected["session_number"].to_numpy()[banded]
 
-    def score(column: str) -> list[float]:
-        return list(baseline + ORIENTATION[metric] * band[column])
+    def score(column: str) -> np.ndarray:  # numpy: pandas ops cost ~1 ms each here
+        return baseline + ORIENTATION[metric] * expected[column].to_numpy(dtype=float)[banded]
 
     line = {"color": EXPECTED_COLOUR, "width": 1}
     return [
@@ -197,13 +199,14 @@ def client_trend(
     baseline: float | None,
     mcid: float,
     expected: pd.DataFrame | None = None,
-) -> go.Figure:
+) -> go.Figure | dict:
     """One client's pre (line) and post (dots) scores per session of the course, with the
     baseline and the band within one MCID of it (changes inside it are not clinically
     important), and for a course in progress its expected course (`expected`: the
     course_expectations rows of this metric). Shapes are given as plain dicts rather than
     through add_hline/add_hrect, which are slow (docs/performance.md) for a figure drawn
-    three times per client page."""
+    three times per client page. Returns a plain figure dict (what dcc.Graph takes; a
+    go.Figure only for the "no scores yet" message)."""
     pre, post = sessions.get(f"pre_{metric}"), sessions.get(f"post_{metric}")
     if pre is None or (pre.isna().all() and (post is None or post.isna().all())):
         return empty_figure(f"No {metric.replace('_', ' ')} scores in this course yet")
@@ -230,24 +233,25 @@ def client_trend(
     traces: list = []
     if expected is not None and has_baseline:
         traces += expected_traces(expected, metric, float(baseline))
+    x = sessions["session_number"].to_numpy()
     traces.append(
-        go.Scatter(x=sessions["session_number"], y=pre, mode="lines+markers",
-                   name="before session", line={"color": "#1f77b4"}, connectgaps=True)
+        {"type": "scatter", "x": x, "y": pre.to_numpy(), "mode": "lines+markers",
+         "name": "before session", "line": {"color": "#1f77b4"}, "connectgaps": True}
     )  # fmt: skip
     if post is not None and post.notna().any():
         traces.append(
-            go.Scatter(x=sessions["session_number"], y=post, mode="markers", name="after session",
-                       marker={"color": "#ff7f0e", "symbol": "diamond", "size": 9})
+            {"type": "scatter", "x": x, "y": post.to_numpy(), "mode": "markers",
+             "name": "after session",
+             "marker": {"color": "#ff7f0e", "symbol": "diamond", "size": 9}}
         )  # fmt: skip
-    # Built without plotly's per-property validation (_validate=False) and with the template
-    # already resolved: validating and deep-copying the template was most of the time of
-    # each of the client page's three figures (docs/performance.md), and that page must feel
-    # instant; the dicts above are fixed and covered by tests/dashboard/test_figures.py and
-    # the browser tests.
-    return go.Figure(
-        data=traces,
-        _validate=False,
-        layout={
+    # A plain figure dict (what dcc.Graph takes), with the template already resolved: the
+    # Figure class validates and deep-copies its layout, template included, which was most
+    # of the time of each of the client page's three figures (docs/performance.md), and that
+    # page must feel instant; the dicts above are fixed and covered by
+    # tests/dashboard/test_figures.py and the browser tests.
+    return {
+        "data": traces,
+        "layout": {
             **_LAYOUT,
             "template": _resolved_template(),
             "title": {"text": METRIC_LABELS.get(metric, metric)},
@@ -259,7 +263,7 @@ def client_trend(
             "shapes": shapes,
             "annotations": notes,
         },
-    )
+    }
 
 
 def weekly_sessions(weeks: pd.DataFrame) -> go.Figure:

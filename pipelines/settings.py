@@ -156,6 +156,9 @@ class Settings:
     sql_byte_cap: int = 16 * 1024 * 1024
     """An ad-hoc query's answer stops before it holds this many bytes (its values as text),
     however few rows that is: a few huge values must not fill the browser or the terminal."""
+    dashboard_memory_limit_mb: int = 1024
+    """DuckDB's memory limit of the warehouse a dashboard process keeps open (its cache of
+    the file's blocks included)."""
     sql_memory_limit_mb: int = 1024
     """DuckDB's memory limit while it runs an ad-hoc query (sorts, joins, aggregates)."""
 

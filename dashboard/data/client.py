@@ -72,29 +72,23 @@ def _labels(row: pd.Series, mcid: float) -> dict[str, str]:
     }
 
 
-_CURRENT_COURSE = """(
-    SELECT course_id FROM courses WHERE client_id = $id
-    ORDER BY first_session_at DESC, course_id DESC LIMIT 1
-)"""
-"""The client's current course (latest first session), as the first row of its courses."""
+_COURSES = """
+        SELECT course_id, status, sessions_completed, first_session_date, last_session_date,
+               contraindicated, elderly, age_at_start, last_therapist_id
+        FROM courses WHERE client_id = $id
+        ORDER BY first_session_at DESC, course_id DESC
+        """
+"""The client's courses, latest first: the first is the current course."""
 
 _CLIENT_QUERIES: dict[str, tuple[str, str]] = {
-    # name -> (how the rows come back, SQL with the one parameter $id)
+    # name -> (how the rows come back, SQL with the parameters $id, the client, and $course,
+    # the current course: a constant lets DuckDB skip the row groups of other courses)
     "client": (
         "one",
         """
         SELECT client_id, name, birth_date, sex, height_cm, weight_kg, bmi, athlete, cohort,
                contraindications, intake_date
         FROM clients WHERE client_id = $id
-        """,
-    ),
-    "courses": (
-        "frame",
-        """
-        SELECT course_id, status, sessions_completed, first_session_date, last_session_date,
-               contraindicated, elderly, age_at_start, last_therapist_id
-        FROM courses WHERE client_id = $id
-        ORDER BY first_session_at DESC, course_id DESC
         """,
     ),
     # mart_course_sessions holds every session of a course with its pre/post scores, stored
@@ -105,7 +99,7 @@ _CLIENT_QUERIES: dict[str, tuple[str, str]] = {
         SELECT session_number, session_id, session_date, therapist_id, discomfort_reported,
                spine_pressure, notes, {", ".join(f"pre_{m}, post_{m}" for m in METRICS)}
         FROM mart_course_sessions
-        WHERE course_id = {_CURRENT_COURSE}
+        WHERE course_id = $course
         ORDER BY session_number
         """,
     ),
@@ -114,7 +108,7 @@ _CLIENT_QUERIES: dict[str, tuple[str, str]] = {
         f"""
         SELECT metric, baseline, latest, improvement, pct_improvement, improvement_per_session,
                immediate_effect, responder, worsened, rci, reliable_improvement, n_values
-        FROM course_progress WHERE course_id = {_CURRENT_COURSE}
+        FROM course_progress WHERE course_id = $course
         ORDER BY array_position(['pain', 'muscle_tone', 'mobility'], metric)
         """,
     ),
@@ -132,7 +126,7 @@ _CLIENT_QUERIES: dict[str, tuple[str, str]] = {
         f"""
         SELECT metric, session_number, change, reference_scope, expected_p10, expected_p25,
                expected_median, expected_p75, off_track
-        FROM course_expectations WHERE course_id = {_CURRENT_COURSE}
+        FROM course_expectations WHERE course_id = $course
         ORDER BY metric, session_number
         """,
     ),
@@ -144,7 +138,7 @@ _CLIENT_QUERIES: dict[str, tuple[str, str]] = {
                           for m in METRICS)}
         FROM courses AS c
         LEFT JOIN course_progress AS p ON p.course_id = c.course_id
-        WHERE c.client_id = $id AND c.status = 'completed' AND c.course_id <> {_CURRENT_COURSE}
+        WHERE c.client_id = $id AND c.status = 'completed' AND c.course_id IS DISTINCT FROM $course
         GROUP BY ALL
         ORDER BY c.first_session_date DESC, c.course_id DESC
         """,
@@ -163,11 +157,13 @@ _CLIENT_QUERIES: dict[str, tuple[str, str]] = {
 
 
 def _client_detail(con: duckdb.DuckDBPyConnection, client_id: str) -> ClientDetail | None:
-    got = read_parallel(con, _CLIENT_QUERIES, {"id": client_id})
+    courses = frame(con, _COURSES, {"id": client_id})
+    course = courses["course_id"].iloc[0] if len(courses) else None
+    got = read_parallel(con, _CLIENT_QUERIES, {"id": client_id, "course": course})
     client = got["client"]
     if client is None:
         return None
-    courses, sessions, progress = got["courses"], got["sessions"], got["progress"]
+    sessions, progress = got["sessions"], got["progress"]
     alerts, last_session = got["alerts"], got["last_session"]
     expected, earlier = got["expected"], got["earlier"]
     current = courses.iloc[0].to_dict() if len(courses) else None

@@ -1,5 +1,6 @@
-"""dashboard.data.warehouse: short read-only connections that see a replaced file, wait
-for a writer's lock and say clearly when there is no warehouse."""
+"""dashboard.data.warehouse: read-only connections (short, or a shared database kept while
+the file is the same) that see a replaced file, wait for a writer's lock and say clearly
+when there is no warehouse."""
 
 from __future__ import annotations
 
@@ -7,12 +8,14 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 
 import duckdb
 import flask
 import pytest
 
 from dashboard import data
+from dashboard.data import warehouse as warehouse_module
 from pipelines.settings import get_settings
 
 
@@ -21,13 +24,57 @@ def test_reads_see_a_replaced_file(tmp_path, example_warehouse):
     db = tmp_path / "w.duckdb"
     shutil.copy(example_warehouse, db)
     assert len(data.search_clients("c", db=db)) == 3
-    staged = tmp_path / "staged.duckdb"
+    _replace_without_c003(example_warehouse, db)
+    assert len(data.search_clients("c", db=db)) == 2
+
+
+def _replace_without_c003(example_warehouse, db) -> None:
+    staged = db.with_name("staged.duckdb")
     shutil.copy(example_warehouse, staged)
     con = duckdb.connect(str(staged))
     con.execute("DELETE FROM mart_clients WHERE client_id = 'C003'")
     con.close()
     os.replace(staged, db)
-    assert len(data.search_clients("c", db=db)) == 2
+
+
+def test_a_shared_warehouse_keeps_one_database_until_the_file_is_replaced(
+    tmp_path, example_warehouse
+):
+    db = tmp_path / "w.duckdb"
+    shutil.copy(example_warehouse, db)
+    shared = data.Warehouse(db, shared=True)
+    assert len(data.search_clients("c", db=shared)) == 3
+    kept = warehouse_module._kept(db)
+    first = kept.con
+    assert len(data.search_clients("c", db=shared)) == 3 and kept.con is first  # reused
+    limit = shared.read(
+        lambda con: con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    )
+    assert limit == "976.5 MiB"  # the setting's 1024 MB (DuckDB: 10⁶ bytes) in MiB
+    _replace_without_c003(example_warehouse, db)
+    assert len(data.search_clients("c", db=shared)) == 2  # the new file, a new database
+    assert kept.con is not first and kept.readers == 0
+    warehouse_module.close_kept(db)
+    duckdb.connect(str(db)).close()  # closed: the file opens read-write in this process again
+
+
+def test_a_read_on_the_old_file_finishes_before_the_new_file_is_opened(tmp_path, example_warehouse):
+    db = tmp_path / "w.duckdb"
+    shutil.copy(example_warehouse, db)
+    shared = data.Warehouse(db, shared=True)
+    seen: list[int] = []
+    with shared.connection() as old:  # a read in progress when the load publishes
+        _replace_without_c003(example_warehouse, db)
+        later = threading.Thread(
+            target=lambda: seen.append(len(data.search_clients("c", db=shared)))
+        )
+        later.start()
+        later.join(timeout=0.5)
+        assert later.is_alive()  # it waits for the read on the old file
+        assert old.execute("SELECT count(*) FROM clients").fetchone() == (3,)  # still the old
+    later.join(timeout=10)
+    assert seen == [2]
+    warehouse_module.close_kept(db)
 
 
 def test_retry_while_a_writer_holds_the_lock(tmp_path, example_warehouse):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 
 import pandas as pd
+import plotly.graph_objects as go
 import pytest
 
 from dashboard import client_view, fair_figures, figures
@@ -86,8 +87,8 @@ def test_the_funnels_limits_are_the_mean_plus_minus_z_sigma_over_root_n():
     upper95 = next(t for (name, up), t in limits.items() if name == "95 % limits" and up)
     lower998 = [t for t in figure.data if t.name == "99.8 % limits"][1]
     n = upper95.x[10]
-    assert upper95.y[10] == pytest.approx(2.0 + 1.959964 * 1.5 / math.sqrt(n))
-    assert lower998.y[10] == pytest.approx(2.0 - 3.090232 * 1.5 / math.sqrt(lower998.x[10]))
+    assert upper95.y[10] == pytest.approx(2.0 + 1.96 * 1.5 / math.sqrt(n))
+    assert lower998.y[10] == pytest.approx(2.0 - 3.09 * 1.5 / math.sqrt(lower998.x[10]))
     # at n = 25 the 99.8 % limit is 2 + 3.09 × 1.5 / 5 = 2.93: T2's 2.9 sits just inside it
     assert pytest.approx(2.927, abs=1e-3) == 2.0 + 3.090232 * 1.5 / 5
     points = {t.name: t for t in figure.data if t.mode == "markers+text"}
@@ -135,7 +136,7 @@ def test_the_expected_band_is_drawn_in_scores_oriented_per_metric():
 def test_a_course_with_no_band_draws_no_expected_course():
     none = _expected("pain", [False] * 2).assign(expected_p10=NAN)
     sessions = pd.DataFrame({"session_number": [1, 2], "pre_pain": [7.0, 6.0]})
-    figure = figures.client_trend(sessions, "pain", 7.0, 2.0, none)
+    figure = go.Figure(figures.client_trend(sessions, "pain", 7.0, 2.0, none))
     assert [t.name for t in figure.data] == ["before session"]
 
 

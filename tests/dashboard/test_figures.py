@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import plotly.graph_objects as go
 
 from dashboard import figures
 
@@ -51,20 +52,20 @@ def test_distribution_boxes_and_mcid_line():
 def test_client_trend_baseline_and_mcid_band():
     sessions = pd.DataFrame({"session_number": [1, 2, 3], "pre_pain": [7.0, None, 4.0],
                              "post_pain": [5.0, None, None]})  # fmt: skip
-    fig = figures.client_trend(sessions, "pain", baseline=7.0, mcid=2.0)
+    fig = go.Figure(figures.client_trend(sessions, "pain", baseline=7.0, mcid=2.0))
     rect = next(s for s in fig.layout.shapes if s.type == "rect")
     assert (rect.y0, rect.y1) == (5.0, 9.0)
     assert any(s.type == "line" and s.y0 == 7.0 for s in fig.layout.shapes)
     assert [t.name for t in fig.data] == ["before session", "after session"]
     assert list(fig.data[0].x) == [1, 2, 3]
-    clipped = figures.client_trend(sessions, "pain", baseline=9.5, mcid=2.0)
+    clipped = go.Figure(figures.client_trend(sessions, "pain", baseline=9.5, mcid=2.0))
     assert next(s for s in clipped.layout.shapes if s.type == "rect").y1 == 10.0
 
 
 def test_client_trend_without_scores():
     sessions = pd.DataFrame({"session_number": [1], "pre_mobility": [None],
                              "post_mobility": [None]})  # fmt: skip
-    fig = figures.client_trend(sessions, "mobility", baseline=None, mcid=2.0)
+    fig = go.Figure(figures.client_trend(sessions, "mobility", baseline=None, mcid=2.0))
     assert "No mobility scores" in fig.layout.annotations[0].text
 
 
