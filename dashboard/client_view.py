@@ -12,7 +12,7 @@ import pandas as pd
 from dash import dcc, html
 
 from dashboard import data, figures, ids
-from dashboard.components import fmt_num, table
+from dashboard.components import fmt_num, fmt_signed, table
 from pipelines.settings import METRICS
 
 
@@ -198,13 +198,6 @@ def _earlier(detail: data.ClientDetail) -> html.Div:
         [html.H3("Earlier completed courses"), html.Ul(lines, className="course-lines")],
         id=ids.CLIENT_COURSES,
     )
-
-
-def fmt_signed(value: object) -> str:
-    """+1.5 / −2 / — (no improvement computed)."""
-    if value is None or pd.isna(value):
-        return "—"
-    return f"{value:+g}".replace("-", "−")
 
 
 def render(client_id: str | None, db: Path | None = None) -> list:

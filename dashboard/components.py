@@ -26,6 +26,13 @@ def fmt_num(value: Any, digits: int = 2) -> str:
     return str(value)
 
 
+def fmt_signed(value: Any) -> str:
+    """+1.5 / −2 / — (no value): a change, its sign always shown."""
+    if value is None or pd.isna(value):
+        return "—"
+    return f"{value:+g}".replace("-", "−")
+
+
 def fmt_pct(value: Any) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"

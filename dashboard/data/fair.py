@@ -7,15 +7,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 
-from dashboard.data.warehouse import check_metric, frame, read_parallel, resolve
+from dashboard.data.warehouse import check_metric, frame, resolve
 
-_COHORT_QUERIES: dict[str, tuple[str, str]] = {
-    "cohorts": (
-        "frame",
-        """
+_COHORT_SQL = """
         SELECT o.cohort, o.courses_completed, o.mean_improvement, o.ci95_low, o.ci95_high,
                o.responder_rate, o.itt_courses, o.itt_mean_improvement, o.itt_responder_rate,
                o.missing_outcome_rate, a.adjusted_mean_improvement, a.adjusted_ci95_low,
@@ -25,9 +21,7 @@ _COHORT_QUERIES: dict[str, tuple[str, str]] = {
         LEFT JOIN cohort_outcomes_adjusted AS a USING (cohort, metric)
         WHERE o.metric = $metric
         ORDER BY array_position(['athlete', 'overweight', 'other'], o.cohort)
-        """,
-    ),
-}
+"""
 
 _FUNNEL_SQL = """
 WITH model AS (  -- the metric's fit: its residual sd, and the mean over the fitted courses
@@ -55,11 +49,7 @@ def cohort_fairness(metric: str = "pain", db: Path | None = None) -> pd.DataFram
     """One row per cohort: completers (§4), intention to treat (§7.2) and the case-mix
     adjusted figures (§7.3; null when no model or the cohort was left out of it)."""
     params = {"metric": check_metric(metric)}
-
-    def work(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-        return read_parallel(con, _COHORT_QUERIES, params)["cohorts"]
-
-    return resolve(db).read(work)
+    return resolve(db).read(lambda con: frame(con, _COHORT_SQL, params))
 
 
 def therapist_funnel(metric: str = "pain", db: Path | None = None) -> pd.DataFrame:

@@ -23,7 +23,17 @@ dash.register_page(
 )
 
 
-def _shown(table: pd.DataFrame, funnel: pd.DataFrame) -> pd.DataFrame:
+def _labels(therapist_ids: pd.Series, pseudonyms: dict[str, str] | None) -> list[str]:
+    """Therapist ids as shown: the ids, or for an analyst (`pseudonyms` given) their
+    pseudonyms, as in their SQL."""
+    if pseudonyms is None:
+        return list(therapist_ids)
+    return [pseudonyms.get(t, "(pseudonym pending)") for t in therapist_ids]
+
+
+def _shown(
+    table: pd.DataFrame, funnel: pd.DataFrame, pseudonyms: dict[str, str] | None
+) -> pd.DataFrame:
     """The table's columns, outcomes first (visible on a 1280 px screen), then the band of
     the funnel plot, qualification, workload and alerts."""
     if table.empty:
@@ -62,27 +72,19 @@ def _shown(table: pd.DataFrame, funnel: pd.DataFrame) -> pd.DataFrame:
             "protocol alerts": table["protocol_alerts"],
         }
     )
-    if auth.role() == "analyst":  # no names, no real ids, no certificate numbers
-        pseudonyms = data.therapist_pseudonyms()
-        shown["therapist"] = [
-            pseudonyms.get(therapist_id, "(pseudonym pending)")
-            for therapist_id in shown["therapist"]
-        ]
+    if pseudonyms is not None:  # an analyst: no names, no real ids, no certificate numbers
+        shown["therapist"] = _labels(shown["therapist"], pseudonyms)
         shown = shown.drop(columns=["name", "certificate"])
     return shown
 
 
-def _funnel(funnel: pd.DataFrame, metric: str):
-    labels = list(funnel["therapist_id"])
-    if auth.role() == "analyst":
-        pseudonyms = data.therapist_pseudonyms()
-        labels = [pseudonyms.get(t, "(pseudonym pending)") for t in labels]
-    return fair_figures.funnel_plot(funnel, metric, labels)
-
-
 def _page_figures(metric: str) -> tuple[pd.DataFrame, object]:
+    """The table and the funnel plot of `metric` (the pseudonyms read once for both)."""
+    pseudonyms = data.therapist_pseudonyms() if auth.role() == "analyst" else None
     funnel = data.therapist_funnel(metric)
-    return _shown(data.therapists_table(metric), funnel), _funnel(funnel, metric)
+    table = _shown(data.therapists_table(metric), funnel, pseudonyms)
+    plot = fair_figures.funnel_plot(funnel, metric, _labels(funnel["therapist_id"], pseudonyms))
+    return table, plot
 
 
 @auth.page_roles(*ROLES)

@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from dashboard import client_view, fair_figures, figures
+from dashboard import client_view, components, fair_figures, figures
 
 NAN = float("nan")
 
@@ -141,4 +141,4 @@ def test_a_course_with_no_band_draws_no_expected_course():
 
 
 def test_earlier_courses_improvements_are_signed():
-    assert [client_view.fmt_signed(v) for v in (1.5, -2.0, NAN, None)] == ["+1.5", "−2", "—", "—"]
+    assert [components.fmt_signed(v) for v in (1.5, -2.0, NAN, None)] == ["+1.5", "−2", "—", "—"]
